@@ -1,0 +1,47 @@
+/**
+ * `durian bench`: runs every benchmark suite of the project, prints one table with ratios against
+ * the baselines measured in the same process, and writes the same rows as JSON for tracking.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { ProgressBar, formatNumber, formatTable } from '../progress.js';
+import { coreSuite } from './core.js';
+import type { BenchRow, BenchSuite } from './types.js';
+
+export const SUITES: BenchSuite[] = [coreSuite];
+
+export async function runBench(options: { suites?: string[]; repeats: number; jsonPath: string }, print: (line: string) => void): Promise<BenchRow[]> {
+  const chosen = options.suites ? SUITES.filter((s) => options.suites?.includes(s.name)) : SUITES;
+  const unknown = (options.suites ?? []).filter((name) => !SUITES.some((s) => s.name === name));
+  if (unknown.length > 0) throw new Error(`unknown bench suite ${unknown.join(', ')} (known: ${SUITES.map((s) => s.name).join(', ')})`);
+  const progress = new ProgressBar({ total: chosen.length, label: 'bench', plainIntervalMs: 0 });
+  const rows: BenchRow[] = [];
+  for (const [i, suite] of chosen.entries()) {
+    progress.update(i, { suite: suite.name });
+    rows.push(...(await suite.run({ repeats: options.repeats, log: print })));
+  }
+  progress.finish();
+  const table: (string | number)[][] = [['suite', 'benchmark', 'median', 'unit', 'ratio', 'baseline', 'target', 'ok']];
+  for (const row of rows) {
+    table.push([
+      row.suite,
+      row.name,
+      row.value,
+      row.unit,
+      row.ratio === undefined ? '' : `${formatNumber(row.ratio)}x`,
+      row.baseline ? `${row.baseline.name} ${formatNumber(row.baseline.value)}` : '',
+      row.target ?? '',
+      row.pass === undefined ? '' : row.pass ? 'yes' : 'NO',
+    ]);
+  }
+  print(formatTable(table));
+  const record = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.arch()}` },
+    repeats: options.repeats,
+    rows,
+  };
+  writeFileSync(options.jsonPath, `${JSON.stringify(record, null, 2)}\n`);
+  print(`\nwrote ${options.jsonPath}`);
+  return rows;
+}

@@ -1,0 +1,106 @@
+/**
+ * The headless `durian` command. Subcommands share the trainer's and the maths' code; each prints
+ * usage with --help and exits non-zero with a one-line reason on bad input.
+ */
+import { parseArgs } from 'node:util';
+import { ESTIMATORS } from '../core/index.js';
+import { runAdvantages } from './advantages.js';
+import { runBench } from './bench/index.js';
+import { runDemo } from './demo.js';
+
+const USAGE = `durian <command> [options]
+
+Commands:
+  demo          The Durian maths on a generated batch: extreme advantages under each estimator.
+                  --prompts N (128)  --group-size G (8)  --seed S (1)
+  advantages    Advantages for JSON Lines batches (stdin by default), one JSON line out per line in.
+                  --input FILE  --output FILE  --estimators (list the estimators and their options)
+  bench         Every benchmark of the project as a table (+ JSON).
+                  --suite NAME[,NAME]  --repeats N (50)  --json FILE (bench-results.json)
+
+Run 'durian <command> --help' for details.`;
+
+const ADVANTAGES_HELP = `durian advantages [--input FILE] [--output FILE]
+
+Reads JSON Lines, one batch per line:
+  {"estimator": "durian", "options": {...}, "index": ["p0","p0",...], "scores": [...],
+   "lengths": [...], "visualEntropy": [...], "logprob": [...], "accuracy": [...],
+   "groupWeights": {"p0": 0.5}, "relabels": [{"sequence": 3, "score": 1}]}
+Per-sequence arrays; lengths = valid response tokens (default 1); visualEntropy and logprob are
+needed by durian only. Writes one line per batch: {"advantages": [...], ...} with the estimator's
+explanation, or {"error": "line N: ..."}. Exits 1 if any line failed.
+
+Options every estimator takes: band [low, high] (keep groups whose mean accuracy is in it).`;
+
+function estimatorsHelp(): string {
+  const lines: string[] = [];
+  for (const estimator of Object.values(ESTIMATORS)) {
+    lines.push(`${estimator.name}: ${estimator.summary}`, `  reference: ${estimator.reference}`);
+    for (const [key, spec] of Object.entries(estimator.options as Record<string, { description: string; default: unknown }>)) {
+      lines.push(`  ${key} (default ${JSON.stringify(spec.default)}): ${spec.description}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function positiveInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new UsageError(`--${name} must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    print(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  switch (command) {
+    case 'demo': {
+      const { values } = parseArgs({ args: rest, options: { prompts: { type: 'string' }, 'group-size': { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' } } });
+      if (values.help) return print(USAGE), 0;
+      runDemo(
+        { prompts: positiveInt(values.prompts, 'prompts', 128), groupSize: positiveInt(values['group-size'], 'group-size', 8), seed: positiveInt(values.seed, 'seed', 1) },
+        print,
+      );
+      return 0;
+    }
+    case 'advantages': {
+      const { values } = parseArgs({ args: rest, options: { input: { type: 'string' }, output: { type: 'string' }, estimators: { type: 'boolean' }, help: { type: 'boolean' } } });
+      if (values.help) return print(ADVANTAGES_HELP), 0;
+      if (values.estimators) return print(estimatorsHelp()), 0;
+      const { createWriteStream } = await import('node:fs');
+      const output = values.output ? createWriteStream(values.output) : process.stdout;
+      const { lines, failed } = await runAdvantages(values.input, output);
+      if (output !== process.stdout) await new Promise<void>((resolve) => (output as NodeJS.WritableStream).end(resolve));
+      if (failed > 0) process.stderr.write(`durian advantages: ${failed} of ${lines} lines failed (see their "error" fields)\n`);
+      return failed > 0 ? 1 : 0;
+    }
+    case 'bench': {
+      const { values } = parseArgs({ args: rest, options: { suite: { type: 'string' }, repeats: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
+      if (values.help) return print(USAGE), 0;
+      await runBench(
+        { suites: values.suite?.split(',').map((s) => s.trim()), repeats: positiveInt(values.repeats, 'repeats', 50), jsonPath: values.json ?? 'bench-results.json' },
+        print,
+      );
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`durian: ${message}\n`);
+    process.exitCode = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  },
+);
