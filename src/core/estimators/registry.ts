@@ -70,6 +70,20 @@ function splitOptions(estimator: Estimator<never>, raw: unknown): { band: [numbe
   return { band: common.band, own: ownOptions };
 }
 
+/** Validates an estimator's options ahead of use (e.g. a training config before the run starts). */
+export function validateEstimatorOptions(name: string, options: unknown, where = 'options'): Record<string, unknown> {
+  const estimator = getEstimator(name);
+  try {
+    const { band, own } = splitOptions(estimator, options);
+    return { ...(own as Record<string, unknown>), band };
+  } catch (error) {
+    if (error instanceof DurianInputError && where !== 'options') {
+      throw new DurianInputError(error.where.replace(/^options/, where), error.message.slice(error.where.length + 2));
+    }
+    throw error;
+  }
+}
+
 export function computeAdvantages(name: string, batch: SequenceBatch, options?: unknown): AdvantageResult {
   const estimator = getEstimator(name);
   const { band, own } = splitOptions(estimator, options);
