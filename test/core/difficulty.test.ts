@@ -11,18 +11,9 @@ import {
   spectralEntropy,
   symmetricEigenvalues,
 } from '../../src/core/index.js';
+import { seededRandom } from '../../src/cli/syntheticBatch.js';
 
-/** Deterministic pseudo-random numbers for fixtures (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = seededRandom;
 
 function randomMatrix(rows: number, cols: number, seed: number): Float64Array {
   const random = seeded(seed);
