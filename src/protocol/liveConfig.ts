@@ -1,0 +1,75 @@
+/**
+ * The settings a user may change while training runs (`control/setConfig`), with their ranges.
+ * Names follow src/core's estimator options (`reasoningBins`, `minPromptsPerBin`, `eps`,
+ * `poolZeroVariance`) and the usual PPO/GRPO names for the optimiser (`lr`, `klBeta`, clip-higher
+ * `clipLow`/`clipHigh`, sampling `temperature`, `groupSize` G, `batchSize` prompts per step).
+ */
+import type { EstimatorName } from '../core/estimators/registry.js';
+import { LIVE_RANGES } from './limits.js';
+import { type Check, FieldError, bool, finite, object, oneOf, tuple } from './schema.js';
+
+/** The estimators of src/core's registry; the type check below fails to compile if they drift apart. */
+export const ESTIMATOR_CHOICES = ['grpo', 'dr_grpo', 'rloo', 'batch_std', 'durian'] as const satisfies readonly EstimatorName[];
+type MissingEstimator = Exclude<EstimatorName, (typeof ESTIMATOR_CHOICES)[number]>;
+const everyEstimatorListed: [MissingEstimator] extends [never] ? true : false = true;
+void everyEstimatorListed;
+
+export interface LiveConfig {
+  /** Advantage estimator of the next update. */
+  estimator: EstimatorName;
+  /** Durian's [a_ori, a_perc, a_reas]; need not sum to 1. */
+  durianWeights: [number, number, number];
+  /** Durian's b, equal-frequency confidence bins. */
+  reasoningBins: number;
+  minPromptsPerBin: number;
+  /** Added to every std. */
+  eps: number;
+  /** Whether all-same prompts' rewards enter Durian's pooled stds. */
+  poolZeroVariance: boolean;
+  /** Learning rate, in (0, 1]. */
+  lr: number;
+  /** KL coefficient beta (k3 estimator), in [0, 10]. */
+  klBeta: number;
+  /** PPO clip range below 1 (eps_low), in [0, 1]. */
+  clipLow: number;
+  /** PPO clip range above 1 (eps_high; DAPO clip-higher), in [0, 1]. */
+  clipHigh: number;
+  /** Sampling temperature, in (0, 10]. */
+  temperature: number;
+  /** Rollouts per prompt G, 2..64. */
+  groupSize: number;
+  /** Prompts per step, 1..1024. */
+  batchSize: number;
+}
+
+export type LiveConfigKey = keyof LiveConfig;
+
+const liveConfigFields: { [K in LiveConfigKey]: Check<LiveConfig[K]> } = {
+  estimator: oneOf(ESTIMATOR_CHOICES),
+  durianWeights: tuple(finite(LIVE_RANGES.durianWeight), ['a_ori', 'a_perc', 'a_reas']) as Check<[number, number, number]>,
+  reasoningBins: finite(LIVE_RANGES.reasoningBins),
+  minPromptsPerBin: finite(LIVE_RANGES.minPromptsPerBin),
+  eps: finite(LIVE_RANGES.eps),
+  poolZeroVariance: bool,
+  lr: finite(LIVE_RANGES.lr),
+  klBeta: finite(LIVE_RANGES.klBeta),
+  clipLow: finite(LIVE_RANGES.clipLow),
+  clipHigh: finite(LIVE_RANGES.clipHigh),
+  temperature: finite(LIVE_RANGES.temperature),
+  groupSize: finite(LIVE_RANGES.groupSize),
+  batchSize: finite(LIVE_RANGES.batchSize),
+};
+
+export const LIVE_CONFIG_KEYS = Object.keys(liveConfigFields) as LiveConfigKey[];
+
+const anyChanges = object({}, liveConfigFields);
+
+/** A non-empty `Partial<LiveConfig>`: every given setting within its range, no unknown settings. */
+export const liveConfigChanges: Check<Partial<LiveConfig>> = (value, path) => {
+  const changes = anyChanges(value, path) as Partial<LiveConfig>;
+  if (Object.keys(changes).length === 0) throw new FieldError(path, 'must change at least one setting');
+  return changes;
+};
+
+/** A complete LiveConfig (e.g. what the trainer reports it is running with). */
+export const liveConfig: Check<LiveConfig> = object(liveConfigFields) as Check<LiveConfig>;

@@ -1,0 +1,161 @@
+/** RunDirectory: layout, records, path safety. Real files in a temp folder. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { CONTROL } from '../../../src/protocol/index.js';
+import { RunDirectory } from '../../../src/trainer/run/index.js';
+import { sampleGroup } from '../../protocol/samples.js';
+import { entries, runError, tempRunsFolder } from './helpers.js';
+
+const CONFIG = { estimator: 'durian', lr: 1e-3, steps: 100 };
+
+describe('creating and opening a run', () => {
+  it('lays out the run folder', () => {
+    const runs = tempRunsFolder();
+    const run = RunDirectory.create(runs, 'first run', CONFIG);
+    assert.equal(run.dir, path.join(runs, 'first run'));
+    assert.deepEqual(entries(run.dir), ['checkpoints', 'config.json', 'images', 'rollouts', 'status.json']);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(run.dir, 'config.json'), 'utf8')), CONFIG);
+    assert.deepEqual(run.readConfig(), CONFIG);
+    const status = run.readStatus();
+    assert.equal(status?.state, 'running');
+    assert.equal(status?.step, 0);
+    assert.equal(status?.pid, process.pid);
+  });
+
+  it('refuses to create over an existing run', () => {
+    const runs = tempRunsFolder();
+    RunDirectory.create(runs, 'a', CONFIG);
+    const error = runError(() => RunDirectory.create(runs, 'a', CONFIG), 'RUN_EXISTS');
+    assert.match(error.message, /A run named "a" already exists/);
+  });
+
+  it('rejects unsafe run names with a clear error', () => {
+    const runs = tempRunsFolder();
+    const cases: [string, RegExp][] = [
+      ['../escape', /contains a "\.\." segment/],
+      ['..', /contains a "\.\." segment/],
+      ['/etc', /is an absolute path/],
+      ['C:\\Windows', /is an absolute path/],
+      ['a\0b', /contains a NUL byte/],
+      ['a/b', /must be a single name/],
+      ['a\\b', /must be a single name/],
+      ['', /must be a non-empty string/],
+      ['.hidden', /may hold only letters/],
+      ['x'.repeat(101), /longer than 100 characters/],
+    ];
+    for (const [name, message] of cases) {
+      const error = runError(() => RunDirectory.create(runs, name, CONFIG), 'UNSAFE_PATH');
+      assert.match(error.message, message, `name ${JSON.stringify(name)}`);
+      assert.match(error.message, /^run name /);
+    }
+    assert.deepEqual(entries(runs), []);
+    assert.deepEqual(entries(path.dirname(runs)).includes('escape'), false);
+  });
+
+  it('opens only real runs, and not one another live trainer holds', () => {
+    const runs = tempRunsFolder();
+    runError(() => RunDirectory.open(runs), 'NOT_A_RUN');
+    const run = RunDirectory.create(runs, 'held', CONFIG);
+    fs.writeFileSync(path.join(run.dir, 'status.json'), JSON.stringify({ state: 'running', step: 3, pid: process.ppid, updatedAt: new Date().toISOString() }));
+    const error = runError(() => RunDirectory.open(run.dir), 'IN_USE');
+    assert.match(error.message, new RegExp(`process ${process.ppid}`));
+    assert.equal(RunDirectory.open(run.dir, { ignoreInUse: true }).dir, run.dir);
+  });
+
+  it('removes unfinished writes when opened', () => {
+    const runs = tempRunsFolder();
+    const run = RunDirectory.create(runs, 'leftovers', CONFIG);
+    fs.writeFileSync(path.join(run.dir, '.tmp-status.json.123.1'), '{"sta');
+    fs.mkdirSync(path.join(run.dir, 'checkpoints', '.tmp-step-000020'));
+    fs.writeFileSync(path.join(run.dir, 'rollouts', '.tmp-step-000001.jsonl.9.9'), '');
+    const reopened = RunDirectory.open(run.dir);
+    assert.deepEqual(reopened.removeLeftovers(), []);
+    assert.deepEqual(entries(path.join(run.dir, 'checkpoints')), []);
+    assert.deepEqual(entries(run.dir).filter((n) => n.startsWith('.tmp-')), []);
+    assert.deepEqual(entries(path.join(run.dir, 'rollouts')), []);
+  });
+});
+
+describe('records', () => {
+  it('appends metrics one line per step, readable as JSON Lines', () => {
+    const run = RunDirectory.create(tempRunsFolder(), 'metrics', CONFIG);
+    run.appendMetrics(1, { 'critic/advantages/mean': 0, 'actor/pg_loss': 0.5 }, 120);
+    run.appendMetrics(2, { 'critic/advantages/mean': 0.1, 'actor/pg_loss': Number.NaN, step: 99 });
+    const text = fs.readFileSync(path.join(run.dir, 'metrics.jsonl'), 'utf8');
+    assert.equal(text.split('\n').length, 3);
+    assert.deepEqual(run.readMetrics(), [
+      { step: 1, elapsedMs: 120, 'critic/advantages/mean': 0, 'actor/pg_loss': 0.5 },
+      { step: 2, 'critic/advantages/mean': 0.1, 'actor/pg_loss': null },
+    ]);
+  });
+
+  it('writes and reads the rollout groups of a step', () => {
+    const run = RunDirectory.create(tempRunsFolder(), 'rollouts', CONFIG);
+    const groups = [sampleGroup('p-1'), sampleGroup('p-2')];
+    run.writeRollouts(3, groups);
+    run.writeRollouts(12, [sampleGroup('p-3')]);
+    assert.deepEqual(entries(path.join(run.dir, 'rollouts')), ['step-000003.jsonl', 'step-000012.jsonl']);
+    assert.equal(fs.readFileSync(path.join(run.dir, 'rollouts', 'step-000003.jsonl'), 'utf8').trim().split('\n').length, 2);
+    assert.deepEqual(run.readRollouts(3), groups);
+    assert.deepEqual(run.listRolloutSteps(), [3, 12]);
+    runError(() => run.readRollouts(4), 'ENOENT');
+    runError(() => run.readRollouts(-1), 'INVALID_INPUT');
+    runError(() => run.readRollouts(1.5), 'INVALID_INPUT');
+  });
+
+  it('refuses to write a rollout group the protocol would reject', () => {
+    const run = RunDirectory.create(tempRunsFolder(), 'bad-rollouts', CONFIG);
+    const error = runError(() => run.writeRollouts(1, [sampleGroup(), { ...sampleGroup(), groupStd: Number.NaN }]), 'INVALID_INPUT');
+    assert.match(error.message, /groups\[1\]\.groupStd: must be a finite number >= 0, got NaN/);
+    assert.deepEqual(entries(path.join(run.dir, 'rollouts')), []);
+  });
+
+  it('reports a damaged rollouts line', () => {
+    const run = RunDirectory.create(tempRunsFolder(), 'damaged-rollouts', CONFIG);
+    fs.writeFileSync(path.join(run.dir, 'rollouts', 'step-000001.jsonl'), `${JSON.stringify(sampleGroup())}\n{"promptId": 1}\n`);
+    const error = runError(() => run.readRollouts(1), 'CORRUPT');
+    assert.match(error.message, /^rollouts\/step-000001\.jsonl line 2\.promptId: must be a string/);
+  });
+
+  it('records interventions and validations with their step', () => {
+    const run = RunDirectory.create(tempRunsFolder(), 'interventions', CONFIG);
+    const control = { type: CONTROL.setGroupWeight, controlId: 'ctl-1', promptId: 'p-1', weight: 0 } as const;
+    run.appendIntervention(7, control, new Date('2026-05-01T10:00:00Z'));
+    assert.deepEqual(run.readInterventions(), [{ step: 7, at: '2026-05-01T10:00:00.000Z', kind: 'setGroupWeight', controlId: 'ctl-1', control }]);
+    run.appendValidation({ step: 10, accuracy: 0.5, reward: 0.55, perLevel: { easy: 1 } });
+    assert.deepEqual(run.readValidation(), [{ step: 10, accuracy: 0.5, reward: 0.55, perLevel: { easy: 1 } }]);
+  });
+
+  it('writes images inside images/ and resolves only paths inside it', () => {
+    const run = RunDirectory.create(tempRunsFolder(), 'images', CONFIG);
+    const png = Uint8Array.from([137, 80, 78, 71]);
+    const relative = run.writeImage('p-1.png', png);
+    assert.equal(relative, 'images/p-1.png');
+    assert.deepEqual(new Uint8Array(fs.readFileSync(run.resolveImage(relative))), png);
+    runError(() => run.writeImage('../config.json', png), 'UNSAFE_PATH');
+    runError(() => run.resolveImage('config.json'), 'UNSAFE_PATH');
+    runError(() => run.resolveImage('images/../../other/x.png'), 'UNSAFE_PATH');
+  });
+
+  it('keeps every derived path inside the run directory', () => {
+    const run = RunDirectory.create(tempRunsFolder(), 'paths', CONFIG);
+    for (const bad of ['../x.jsonl', '/etc/passwd', 'a\0.jsonl', 'rollouts/../../x', '..\\x', 'C:\\x', '']) {
+      runError(() => run.appendJsonl(bad, { a: 1 }), 'UNSAFE_PATH');
+      runError(() => run.writeJsonAtomic(bad, {}), 'UNSAFE_PATH');
+    }
+    runError(() => run.resolve('.'), 'UNSAFE_PATH');
+    assert.equal(run.resolve('rollouts/step-000001.jsonl'), path.join(run.dir, 'rollouts', 'step-000001.jsonl'));
+  });
+
+  it('logs plain text lines', () => {
+    const run = RunDirectory.create(tempRunsFolder(), 'log', CONFIG);
+    run.log('info', 'backend tfjs-node');
+    run.log('warn', 'two\nlines');
+    const lines = fs.readFileSync(path.join(run.dir, 'trainer.log'), 'utf8').split('\n');
+    assert.match(lines[0], /^\d{4}-\d\d-\d\dT.* INFO {2}backend tfjs-node$/);
+    assert.match(lines[1], / WARN {2}two$/);
+    assert.equal(lines[2], '    lines');
+  });
+});
