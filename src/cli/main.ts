@@ -3,14 +3,17 @@
  * usage with --help and exits non-zero with a one-line reason on bad input.
  */
 import { parseArgs } from 'node:util';
-import { ESTIMATORS } from '../core/index.js';
+import { DurianInputError, ESTIMATORS } from '../core/index.js';
 import { runAdvantages } from './advantages.js';
 import { runBench } from './bench/index.js';
 import { runDemo } from './demo.js';
+import { runTrain } from './train.js';
 
 const USAGE = `durian <command> [options]
 
 Commands:
+  train         Train the policy on the built-in tasks (progress bar; final line: validation accuracy: before -> after).
+                  --config FILE  --estimator NAME  --steps N  --out DIR  --resume DIR  --backend NAME  (train --help)
   demo          The Durian maths on a generated batch: extreme advantages under each estimator.
                   --prompts N (128)  --group-size G (8)  --seed S (1)
   advantages    Advantages for JSON Lines batches (stdin by default), one JSON line out per line in.
@@ -60,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 1 : 0;
   }
   switch (command) {
+    case 'train':
+      return runTrain(rest, print);
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { prompts: { type: 'string' }, 'group-size': { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' } } });
       if (values.help) return print(USAGE), 0;
@@ -101,6 +106,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`durian: ${message}\n`);
-    process.exitCode = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+    const usage = error instanceof UsageError || error instanceof DurianInputError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.exitCode = usage ? 2 : 1;
   },
 );

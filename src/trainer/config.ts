@@ -107,8 +107,11 @@ function algorithmDefaults(raw: Record<string, unknown>): Record<string, unknown
   return { clipHigh: 0.28 };
 }
 
-/** Validates a raw config (from a file, the CLI or the extension) against the schema; fills defaults. */
-export function parseTrainConfig(raw: unknown): TrainConfig {
+/**
+ * Validates a raw config (from a file, the CLI or the extension) against the schema; fills defaults.
+ * `stored` marks a run's own config.json (defaults already filled in, validated when the run began).
+ */
+export function parseTrainConfig(raw: unknown, parsing: { stored?: boolean } = {}): TrainConfig {
   if (raw === undefined || raw === null) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new DurianInputError('config', `must be a JSON object, got ${describeValue(raw)}`);
   const { estimatorOptions, ...rest } = raw as Record<string, unknown>;
@@ -123,7 +126,7 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
   if (config.estimator === 'durian') {
     const minPerBin = (options.minPromptsPerBin as number) ?? 2;
     const explicitBins = (estimatorOptions as Record<string, unknown> | undefined)?.reasoningBins;
-    if (typeof explicitBins === 'number' && explicitBins > Math.floor(config.batchSize / minPerBin)) {
+    if (!parsing.stored && typeof explicitBins === 'number' && explicitBins > Math.floor(config.batchSize / minPerBin)) {
       throw new DurianInputError(
         'config.estimatorOptions.reasoningBins',
         `${explicitBins} bins need at least ${explicitBins * minPerBin} prompts per batch at minPromptsPerBin ${minPerBin}, but batchSize is ${config.batchSize} (allowed: 1..${Math.max(1, Math.floor(config.batchSize / minPerBin))})`,

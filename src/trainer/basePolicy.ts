@@ -1,0 +1,118 @@
+/**
+ * The base policy RL starts from, like an instruct model: a short supervised warm-up on gold responses of
+ * built-in tasks (a pretraining slice of the train split, disjoint from the RL pool), stopped as soon as
+ * greedy accuracy on a check slice reaches the target, so a default session starts around 30-50%
+ * held-out accuracy with room for RL. Built once per (policy shape, encoder, seed, warm-up settings) and
+ * cached as a file; every later run loads it in milliseconds.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { evaluate } from './evaluate.js';
+import { type PolicyConfig, PolicyModel, PolicySampler, PolicyTrainer, type Weights } from './policy/index.js';
+import { allFinite, packArrays, unpackArrays } from './policyIo.js';
+import { writeBytesAtomic } from './run/atomic.js';
+import { Rng, mixSeed } from './rng.js';
+import type { TaskPool } from './taskPool.js';
+import { RESPONSE_MAX_TOKENS } from './tasks/vocab.js';
+import { targetResponse } from './tasks/index.js';
+
+/** Bump when the task suite, the policy or the warm-up recipe changes, so stale caches are not reused. */
+const BASE_POLICY_VERSION = 1;
+
+export interface WarmupSettings {
+  /** Most supervised steps. */
+  maxSteps: number;
+  /** Stop once greedy accuracy on the check slice reaches this. */
+  targetAccuracy: number;
+  batchSize: number;
+  learningRate: number;
+  /** Check the accuracy every N steps. */
+  checkEvery: number;
+  /** Prompts in the check slice. */
+  checkSize: number;
+}
+
+export const DEFAULT_WARMUP: WarmupSettings = {
+  maxSteps: 300,
+  targetAccuracy: 0.35,
+  batchSize: 64,
+  learningRate: 3e-3,
+  checkEvery: 20,
+  checkSize: 192,
+};
+
+export interface BasePolicy {
+  weights: Weights;
+  steps: number;
+  checkAccuracy: number;
+  cached: boolean;
+  file: string;
+}
+
+/** Train-split indices used by the warm-up start here, far from the RL pool (indices 0..trainSize-1). */
+const PRETRAIN_OFFSET = 1_000_000;
+const CHECK_OFFSET = 2_000_000;
+
+export function basePolicyKey(policy: PolicyConfig, encoderId: string, seed: number, warmup: WarmupSettings): string {
+  const description = JSON.stringify({ version: BASE_POLICY_VERSION, policy, encoderId, seed, warmup });
+  return createHash('sha256').update(description).digest('hex').slice(0, 16);
+}
+
+export async function loadOrBuildBasePolicy(options: {
+  policy: PolicyConfig;
+  pool: TaskPool;
+  sampler: PolicySampler;
+  seed: number;
+  cacheDir: string;
+  warmup?: Partial<WarmupSettings>;
+  onProgress?: (step: number, maxSteps: number, accuracy: number | null) => void;
+}): Promise<BasePolicy> {
+  const warmup = { ...DEFAULT_WARMUP, ...options.warmup };
+  const key = basePolicyKey(options.policy, options.pool.encoder.id, options.seed, warmup);
+  const file = path.join(options.cacheDir, 'base-policy', `base-${key}.bin`);
+  const indexFile = `${file}.json`;
+  if (existsSync(file) && existsSync(indexFile)) {
+    try {
+      const meta = JSON.parse(readFileSync(indexFile, 'utf8')) as { index: Record<string, [number, number]>; steps: number; checkAccuracy: number };
+      const weights = unpackArrays(readFileSync(file), meta.index, file) as Weights;
+      if (allFinite(weights)) return { weights, steps: meta.steps, checkAccuracy: meta.checkAccuracy, cached: true, file };
+    } catch {
+      // A damaged cache entry is rebuilt below.
+    }
+  }
+
+  const model = new PolicyModel(options.policy);
+  const trainer = new PolicyTrainer(model);
+  const rng = new Rng(mixSeed(options.seed, 0xba5e));
+  const check = await options.pool.get('train', Array.from({ length: warmup.checkSize }, (_, i) => CHECK_OFFSET + i));
+  let accuracy = 0;
+  let steps = 0;
+  try {
+    for (steps = 1; steps <= warmup.maxSteps; steps++) {
+      const indices = Array.from({ length: warmup.batchSize }, () => PRETRAIN_OFFSET + rng.int(100_000));
+      const prompts = await options.pool.get('train', indices);
+      const inputs = options.pool.inputs(prompts);
+      const responses = new Int32Array(prompts.length * RESPONSE_MAX_TOKENS);
+      prompts.forEach((prompt, p) => responses.set(targetResponse(prompt.task), p * RESPONSE_MAX_TOKENS));
+      trainer.supervisedStep({ ...inputs, responses, responseLength: RESPONSE_MAX_TOKENS }, { learningRate: warmup.learningRate, maxGradNorm: 1 });
+      if (steps % warmup.checkEvery === 0 || steps === warmup.maxSteps) {
+        accuracy = (await evaluate(options.sampler, model.getWeights(), options.pool, check)).accuracy;
+        options.onProgress?.(steps, warmup.maxSteps, accuracy);
+        if (accuracy >= warmup.targetAccuracy) break;
+      } else {
+        options.onProgress?.(steps, warmup.maxSteps, null);
+      }
+    }
+    const weights = model.getWeights();
+    if (!allFinite(weights)) throw new Error('the supervised warm-up produced non-finite weights');
+    const packed = packArrays(weights);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeBytesAtomic(file, packed.bytes);
+    writeBytesAtomic(indexFile, JSON.stringify({ index: packed.index, steps: Math.min(steps, warmup.maxSteps), checkAccuracy: accuracy, warmup }));
+    return { weights, steps: Math.min(steps, warmup.maxSteps), checkAccuracy: accuracy, cached: false, file };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}

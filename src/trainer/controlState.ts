@@ -1,0 +1,184 @@
+/**
+ * What the user has steered, as the trainer applies it at step boundaries: the live configuration
+ * (estimator, Durian weights, bins, eps, lr, KL, clip, temperature, G, B), group weights, relabel rules
+ * and excluded prompts, each change remembered so that `undo` can revert it. Serialisable for checkpoints,
+ * so a resumed run keeps every intervention.
+ *
+ * A relabel names one rollout of a past step; the rule it creates is "this response to this prompt earns
+ * this reward", applied to every later rollout of that prompt with the same response (the verifier was
+ * wrong about that answer).
+ */
+import type { Control, LiveConfig } from '../protocol/index.js';
+import type { TrainConfig } from './config.js';
+import { DURIAN_DEFAULT_WEIGHTS, type EstimatorName } from '../core/index.js';
+
+export interface RelabelRule {
+  promptId: string;
+  response: string;
+  reward: number;
+  controlId: string;
+}
+
+type UndoRecord =
+  | { kind: 'setConfig'; previous: Partial<LiveConfig> }
+  | { kind: 'setGroupWeight'; promptId: string; previous: number | undefined }
+  | { kind: 'relabel'; key: string; previous: RelabelRule | undefined }
+  | { kind: 'excludePrompt'; promptId: string; wasExcluded: boolean };
+
+export interface ControlStateSnapshot {
+  live: LiveConfig;
+  groupWeights: Record<string, number>;
+  relabels: RelabelRule[];
+  excluded: string[];
+  undo: Record<string, UndoRecord>;
+}
+
+export function liveConfigFrom(config: TrainConfig): LiveConfig {
+  const options = config.estimatorOptions;
+  return {
+    estimator: config.estimator as EstimatorName,
+    durianWeights: ((options.weights as number[] | undefined) ?? DURIAN_DEFAULT_WEIGHTS).slice(0, 3) as [number, number, number],
+    reasoningBins: (options.reasoningBins as number | undefined) ?? 12,
+    minPromptsPerBin: (options.minPromptsPerBin as number | undefined) ?? 2,
+    eps: (options.eps as number | undefined) ?? 1e-6,
+    poolZeroVariance: (options.poolZeroVariance as boolean | undefined) ?? true,
+    lr: config.lr,
+    klBeta: config.klBeta,
+    clipLow: config.clipLow,
+    clipHigh: config.clipHigh,
+    temperature: config.temperature,
+    groupSize: config.groupSize,
+    batchSize: config.batchSize,
+  };
+}
+
+const relabelKey = (promptId: string, response: string) => `${promptId}\u0000${response}`;
+
+export class ControlState {
+  live: LiveConfig;
+  private readonly groupWeights = new Map<string, number>();
+  private readonly relabels = new Map<string, RelabelRule>();
+  private readonly excluded = new Set<string>();
+  private readonly undoRecords = new Map<string, UndoRecord>();
+
+  constructor(
+    config: TrainConfig,
+    /** Options the live config does not carry (band, confidence), kept from the config. */
+    private readonly fixedOptions: Record<string, unknown> = {},
+  ) {
+    this.live = liveConfigFrom(config);
+    const { band, confidence } = config.estimatorOptions;
+    if (band !== undefined) this.fixedOptions.band = band;
+    if (confidence !== undefined) this.fixedOptions.confidence = confidence;
+  }
+
+  /** The options src/core's computeAdvantages takes for the active (or another) estimator. */
+  estimatorOptions(estimator: string = this.live.estimator): Record<string, unknown> {
+    const band = this.fixedOptions.band === undefined ? {} : { band: this.fixedOptions.band };
+    if (estimator === 'durian') {
+      const { durianWeights, reasoningBins, minPromptsPerBin, eps, poolZeroVariance } = this.live;
+      const confidence = this.fixedOptions.confidence === undefined ? {} : { confidence: this.fixedOptions.confidence };
+      return { weights: [...durianWeights], reasoningBins, minPromptsPerBin, eps, poolZeroVariance, ...confidence, ...band };
+    }
+    if (estimator === 'grpo') return { eps: this.live.eps, ...band };
+    return band;
+  }
+
+  groupWeight(promptId: string): number {
+    return this.excluded.has(promptId) ? 0 : (this.groupWeights.get(promptId) ?? 1);
+  }
+
+  isExcluded(promptId: string): boolean {
+    return this.excluded.has(promptId);
+  }
+
+  /** The relabelled reward of this response to this prompt, if the user set one. */
+  relabel(promptId: string, response: string): number | undefined {
+    return this.relabels.get(relabelKey(promptId, response))?.reward;
+  }
+
+  /**
+   * Applies a control (not pause/resume/stop, which the loop handles). `responseOf` finds the text of a
+   * past rollout for a relabel. Returns an error message instead of changing anything when it cannot apply.
+   */
+  apply(control: Control, responseOf: (step: number, promptId: string, rollout: number) => string | undefined): string | undefined {
+    switch (control.type) {
+      case 'control/setConfig': {
+        const previous: Partial<LiveConfig> = {};
+        for (const key of Object.keys(control.changes) as (keyof LiveConfig)[]) {
+          (previous as Record<string, unknown>)[key] = this.live[key];
+        }
+        this.live = { ...this.live, ...control.changes } as LiveConfig;
+        this.undoRecords.set(control.controlId, { kind: 'setConfig', previous });
+        return undefined;
+      }
+      case 'control/setGroupWeight':
+        this.undoRecords.set(control.controlId, { kind: 'setGroupWeight', promptId: control.promptId, previous: this.groupWeights.get(control.promptId) });
+        this.groupWeights.set(control.promptId, control.weight);
+        return undefined;
+      case 'control/relabel': {
+        const response = responseOf(control.step, control.promptId, control.rollout);
+        if (response === undefined) {
+          return `relabel: no rollout ${control.rollout} of prompt ${JSON.stringify(control.promptId)} at step ${control.step} in this run`;
+        }
+        const key = relabelKey(control.promptId, response);
+        this.undoRecords.set(control.controlId, { kind: 'relabel', key, previous: this.relabels.get(key) });
+        this.relabels.set(key, { promptId: control.promptId, response, reward: control.reward, controlId: control.controlId });
+        return undefined;
+      }
+      case 'control/excludePrompt':
+        this.undoRecords.set(control.controlId, { kind: 'excludePrompt', promptId: control.promptId, wasExcluded: this.excluded.has(control.promptId) });
+        this.excluded.add(control.promptId);
+        return undefined;
+      case 'control/undo':
+        return this.undo(control.targetControlId);
+      default:
+        return `${control.type} is not applied at a step boundary`;
+    }
+  }
+
+  private undo(target: string): string | undefined {
+    const record = this.undoRecords.get(target);
+    if (!record) return `undo: no applied control ${JSON.stringify(target)} to undo (already undone, or never applied)`;
+    this.undoRecords.delete(target);
+    switch (record.kind) {
+      case 'setConfig':
+        this.live = { ...this.live, ...record.previous } as LiveConfig;
+        break;
+      case 'setGroupWeight':
+        if (record.previous === undefined) this.groupWeights.delete(record.promptId);
+        else this.groupWeights.set(record.promptId, record.previous);
+        break;
+      case 'relabel':
+        if (record.previous === undefined) this.relabels.delete(record.key);
+        else this.relabels.set(record.key, record.previous);
+        break;
+      case 'excludePrompt':
+        if (!record.wasExcluded) this.excluded.delete(record.promptId);
+        break;
+    }
+    return undefined;
+  }
+
+  snapshot(): ControlStateSnapshot {
+    return {
+      live: { ...this.live, durianWeights: [...this.live.durianWeights] as [number, number, number] },
+      groupWeights: Object.fromEntries(this.groupWeights),
+      relabels: [...this.relabels.values()],
+      excluded: [...this.excluded],
+      undo: Object.fromEntries(this.undoRecords),
+    };
+  }
+
+  restore(snapshot: ControlStateSnapshot): void {
+    this.live = snapshot.live;
+    this.groupWeights.clear();
+    for (const [id, weight] of Object.entries(snapshot.groupWeights)) this.groupWeights.set(id, weight);
+    this.relabels.clear();
+    for (const rule of snapshot.relabels) this.relabels.set(relabelKey(rule.promptId, rule.response), rule);
+    this.excluded.clear();
+    for (const id of snapshot.excluded) this.excluded.add(id);
+    this.undoRecords.clear();
+    for (const [id, record] of Object.entries(snapshot.undo)) this.undoRecords.set(id, record);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The trainer process. Forked by the extension it speaks over Node IPC; started by the CLI it reads
+ * controls as JSON Lines on stdin and writes events as JSON Lines on stdout (logs go to stderr). Every
+ * incoming message is validated; a bad one gets an `error` event and changes nothing. SIGTERM/SIGINT or a
+ * vanished parent stop it cleanly: the step finishes, a checkpoint is written, exit code 0.
+ */
+import { DurianInputError } from '../core/index.js';
+import { EVENT, LineDecoder, MAX_CONTROL_CHARS, type TrainerEvent, encodeLine } from '../protocol/index.js';
+import { TRAIN_HELP, parseTrainInvocation } from './args.js';
+import { RunDirectoryError } from './run/index.js';
+import { Trainer } from './trainer.js';
+
+const ipc = typeof process.send === 'function';
+
+function send(event: TrainerEvent): void {
+  if (ipc) {
+    if (process.connected) process.send?.(event);
+  } else {
+    process.stdout.write(encodeLine(event));
+  }
+}
+
+async function main(): Promise<number> {
+  if (!ipc) {
+    // stdout carries only events: route stray library output to stderr.
+    console.log = (...args: unknown[]) => process.stderr.write(`${args.map(String).join(' ')}\n`);
+    console.info = console.log;
+  }
+  let invocation;
+  try {
+    invocation = parseTrainInvocation(process.argv.slice(2));
+  } catch (error) {
+    send({ type: EVENT.error, message: (error as Error).message, where: error instanceof DurianInputError ? error.where : 'arguments', fatal: true });
+    return 2;
+  }
+  if (invocation.help) {
+    process.stderr.write(`${TRAIN_HELP}\n`);
+    return 0;
+  }
+
+  const trainer = new Trainer({ ...invocation, emit: send });
+  if (ipc) {
+    process.on('message', (message) => trainer.receive(message));
+    process.on('disconnect', () => trainer.requestStop());
+  } else {
+    const decoder = new LineDecoder({ maxLineChars: MAX_CONTROL_CHARS });
+    process.stdin.on('data', (chunk: Buffer) => {
+      for (const line of decoder.push(chunk)) {
+        if (line.ok) trainer.receive(line.value);
+        else send({ type: EVENT.error, message: `rejected control line ${line.line}: ${line.error}`, fatal: false });
+      }
+    });
+    process.stdin.on('error', () => undefined);
+  }
+  let interrupts = 0;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (++interrupts > 1) process.exit(130);
+      trainer.requestStop();
+    });
+  }
+
+  try {
+    await trainer.start();
+    await trainer.train();
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const where = error instanceof DurianInputError ? error.where : error instanceof RunDirectoryError ? error.file : undefined;
+    trainer.markCrashed(message);
+    send({ type: EVENT.error, message, ...(where ? { where } : {}), fatal: true });
+    process.stderr.write(`durian trainer: ${error instanceof Error && error.stack ? error.stack : message}\n`);
+    return 1;
+  } finally {
+    await trainer.dispose().catch(() => undefined);
+  }
+}
+
+main().then((code) => {
+  // Let IPC / stdout drain before leaving.
+  const exit = () => process.exit(code);
+  if (ipc && process.connected) setTimeout(exit, 50);
+  else process.stdout.write('', exit);
+});

@@ -1,0 +1,661 @@
+/**
+ * The training loop, top to bottom (CleanRL style). Each step: draw B prompts -> G rollouts each (ONNX
+ * sampler) -> rewards (0.1 format + 0.9 accuracy, user relabels first) -> difficulty (visual entropy of the
+ * frozen encoder's patch features, confidence from the rollout log-probs) -> advantages (src/core, the
+ * active estimator, plus GRPO and Durian for comparison) -> clipped policy-gradient update (GRPO or DAPO,
+ * k3 KL to the base policy) -> metrics, rollout groups, validation, checkpoints. Controls from the host are
+ * validated on arrival and applied at the next step boundary, each acknowledged with `applied` + step.
+ */
+import path from 'node:path';
+import { type AdvantageResult, ESTIMATOR_NAMES, computeAdvantages, type DurianPrompt } from '../core/index.js';
+import {
+  type Control,
+  EVENT,
+  PROTOCOL_VERSION,
+  type RolloutGroup,
+  type TrainerEvent,
+  controlKindOf,
+  groupsEvents,
+  parseControl,
+  splitFiniteMetrics,
+} from '../protocol/index.js';
+import type { BackendInfo } from './backend/index.js';
+import { selectBackend } from './backend/index.js';
+import { type BasePolicy, loadOrBuildBasePolicy } from './basePolicy.js';
+import type { TrainConfig } from './config.js';
+import { ControlState, type ControlStateSnapshot } from './controlState.js';
+import { loadEncoder } from './encoder/index.js';
+import { evaluate, responseTokens } from './evaluate.js';
+import { type PolicyBatch, type PolicyConfig, PolicyModel, PolicySampler, PolicyTrainer, type Weights } from './policy/index.js';
+import { allFinite, builtInPolicyConfig, packArrays, unpackArrays } from './policyIo.js';
+import { Rng, mixSeed } from './rng.js';
+import { RunDirectory } from './run/index.js';
+import { type PooledTask, TaskPool } from './taskPool.js';
+import { decodeResponse, scoreResponse, writeTaskImage } from './tasks/index.js';
+
+export interface TrainerOptions {
+  config: TrainConfig;
+  /** A new run: runsFolder/runName. */
+  runsFolder?: string;
+  runName?: string;
+  /** Resume this run directory instead (its config.json is used; `config.steps` may extend it). */
+  resumeDir?: string;
+  /** Base-policy and encoder-feature caches. */
+  cacheDir: string;
+  emit: (event: TrainerEvent) => void;
+}
+
+interface StepTimings {
+  rollout: number;
+  scoring: number;
+  update: number;
+}
+
+const EXTREME = 2;
+
+function fractionAbove(values: ArrayLike<number>, kept: readonly boolean[], threshold: number): number {
+  let count = 0;
+  let total = 0;
+  for (let s = 0; s < values.length; s++) {
+    if (!kept[s]) continue;
+    total++;
+    if (Math.abs(values[s]) > threshold) count++;
+  }
+  return total === 0 ? 0 : count / total;
+}
+
+export class Trainer {
+  private readonly emit: (event: TrainerEvent) => void;
+  private config: TrainConfig;
+  private run!: RunDirectory;
+  private backend!: BackendInfo;
+  private pool!: TaskPool;
+  private policyConfig!: PolicyConfig;
+  private model!: PolicyModel;
+  private reference!: PolicyModel;
+  private optimizer!: PolicyTrainer;
+  private sampler!: PolicySampler;
+  private controls!: ControlState;
+  private validationSet: PooledTask[] = [];
+  private batchRng!: Rng;
+  private sampleRng!: Rng;
+  private epoch = 0;
+  private cursor = 0;
+  private order: number[] = [];
+  private step = 0;
+  private startedAt = Date.now();
+  private elapsedBeforeMs = 0;
+  private validationBefore = Number.NaN;
+  private validationLatest = Number.NaN;
+  private validationBest = Number.NaN;
+  private readonly pending: Control[] = [];
+  private helloSent = false;
+  private readonly logsBeforeHello: { level: 'debug' | 'info' | 'warn' | 'error'; message: string }[] = [];
+  private paused = false;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  /** Responses of recent steps, for relabels: step -> promptId -> response texts. */
+  private readonly recentResponses = new Map<number, Map<string, string[]>>();
+
+  constructor(private readonly options: TrainerOptions) {
+    this.emit = options.emit;
+    this.config = options.config;
+  }
+
+  // ---- controls (called by the transport whenever a message arrives) ----
+
+  /** Validates a control; pause/resume/stop act at once, the rest at the next step boundary. */
+  receive(raw: unknown): void {
+    const parsed = parseControl(raw);
+    if (!parsed.ok) {
+      const controlId = typeof (raw as { controlId?: unknown } | null)?.controlId === 'string' ? String((raw as { controlId: string }).controlId).slice(0, 200) : undefined;
+      this.emit({ type: EVENT.error, message: `rejected control: ${parsed.error}`, where: parsed.error.split(':')[0], fatal: false, ...(controlId ? { controlId } : {}) });
+      return;
+    }
+    const control = parsed.value;
+    if (control.type === 'control/pause' || control.type === 'control/resume' || control.type === 'control/stop') {
+      if (control.type === 'control/pause') this.paused = true;
+      if (control.type === 'control/resume') this.paused = false;
+      if (control.type === 'control/stop') this.stopRequested = true;
+      this.pending.push(control);
+    } else {
+      this.pending.push(control);
+    }
+    this.wake?.();
+  }
+
+  /** Asks the loop to finish the current step, checkpoint and end (SIGTERM, host gone). */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.wake?.();
+  }
+
+  // ---- set-up ----
+
+  async start(): Promise<void> {
+    const { options } = this;
+    this.backend = await selectBackend({ backend: this.config.backend === 'auto' ? 'auto' : this.config.backend });
+    let resumed: { step: number; state: TrainerCheckpointState; weights: Weights; adam: Record<string, Float32Array> } | null = null;
+    if (options.resumeDir) {
+      this.run = RunDirectory.open(options.resumeDir, { keepCheckpoints: this.config.keepCheckpoints });
+      const plan = this.run.prepareResume();
+      if (plan.repair.files.length > 0) this.log('warn', `resume: cut torn lines from ${plan.repair.files.map((f) => `${f.file} (${f.bytesCut} bytes)`).join(', ')}`);
+      for (const skipped of plan.checkpoint?.skipped ?? []) this.log('warn', `resume: skipped damaged checkpoint ${skipped}`);
+      if (plan.checkpoint) {
+        const state = plan.checkpoint.json['state.json'] as TrainerCheckpointState;
+        resumed = {
+          step: plan.checkpoint.step,
+          state,
+          weights: unpackArrays(plan.checkpoint.bytes['weights.bin'], state.weightsIndex, 'weights.bin') as Weights,
+          adam: unpackArrays(plan.checkpoint.bytes['adam.bin'], state.adamIndex, 'adam.bin'),
+        };
+      }
+    } else {
+      const runName = options.runName ?? defaultRunName(this.config);
+      this.run = RunDirectory.create(options.runsFolder ?? 'runs', runName, this.config, { keepCheckpoints: this.config.keepCheckpoints });
+    }
+    this.run.writeStatus('running', resumed?.step ?? 0);
+    this.emit({
+      type: EVENT.hello,
+      protocolVersion: PROTOCOL_VERSION,
+      runId: this.run.name,
+      runDir: this.run.dir,
+      backend: this.backend.name,
+      device: this.backend.device,
+      config: JSON.parse(JSON.stringify(this.config)),
+      ...(resumed ? { resumedFromStep: resumed.step } : {}),
+    });
+    this.helloSent = true;
+    for (const { level, message } of this.logsBeforeHello.splice(0)) this.emit({ type: EVENT.log, level, message });
+
+    const encoder = await loadEncoder(this.config.encoderPath || undefined);
+    this.pool = new TaskPool(this.config.seed, encoder, { cacheDirectory: path.join(options.cacheDir, 'features') });
+    this.policyConfig = builtInPolicyConfig(encoder, this.config.seed);
+    this.sampler = await PolicySampler.create(this.policyConfig);
+
+    const base: BasePolicy = await loadOrBuildBasePolicy({
+      policy: this.policyConfig,
+      pool: this.pool,
+      sampler: this.sampler,
+      seed: this.config.seed,
+      cacheDir: options.cacheDir,
+      warmup: { maxSteps: this.config.warmupSteps },
+      onProgress: (step, max, accuracy) => {
+        if (accuracy !== null) this.log('info', `base policy warm-up: step ${step}/${max}, check accuracy ${accuracy.toFixed(3)}`);
+      },
+    });
+    this.log('info', `base policy ${base.cached ? 'loaded from cache' : 'built'}: ${base.steps} supervised steps, check accuracy ${base.checkAccuracy.toFixed(3)} (${base.file})`);
+
+    this.model = new PolicyModel(this.policyConfig, resumed?.weights ?? base.weights);
+    this.reference = new PolicyModel(this.policyConfig, base.weights);
+    this.optimizer = new PolicyTrainer(this.model);
+    this.controls = new ControlState(this.config);
+    this.batchRng = new Rng(mixSeed(this.config.seed, 0xb47c));
+    this.sampleRng = new Rng(mixSeed(this.config.seed, 0x5a3e));
+    this.validationSet = await this.pool.get('validation', Array.from({ length: this.config.validationSize }, (_, i) => i));
+
+    if (resumed) {
+      this.step = resumed.step;
+      this.restore(resumed.state, resumed.adam);
+    }
+    this.order = this.epochOrder(this.epoch);
+    this.startedAt = Date.now();
+
+    this.log('info', `backend ${this.backend.name} (${this.backend.device}); tried ${this.backend.tried.map((t) => `${t.name}: ${t.ok ? 'ok' : t.reason}`).join('; ')}`);
+  }
+
+  // ---- the loop ----
+
+  async train(): Promise<{ reason: 'completed' | 'stopped'; before: number; after: number }> {
+    if (this.step === 0) {
+      this.validationBefore = await this.validate(0);
+    }
+    while (this.step < this.config.steps) {
+      await this.applyControls();
+      if (this.stopRequested) break;
+      const step = this.step + 1;
+      const ok = await this.trainStep(step);
+      this.step = step;
+      if (!ok) this.log('warn', `step ${step} made no update`);
+      if (step % this.config.validationEvery === 0 && step !== this.config.steps) await this.validate(step);
+      if (step % this.config.checkpointEvery === 0 && step !== this.config.steps) this.checkpoint();
+    }
+    const reason = this.stopRequested && this.step < this.config.steps ? 'stopped' : 'completed';
+    const after = await this.validate(this.step);
+    this.checkpoint();
+    this.run.writeStatus(reason === 'completed' ? 'completed' : 'stopped', this.step);
+    this.emit({
+      type: EVENT.done,
+      step: this.step,
+      reason,
+      summary: finiteSummary({
+        steps: this.step,
+        validationAccuracyBefore: this.validationBefore,
+        validationAccuracyAfter: after,
+        validationAccuracyBest: this.validationBest,
+        wallSeconds: this.elapsedMs() / 1000,
+      }),
+    });
+    return { reason, before: this.validationBefore, after };
+  }
+
+  /** Applies queued controls; while paused, waits here (between steps) for resume or stop. */
+  private async applyControls(): Promise<void> {
+    for (;;) {
+      while (this.pending.length > 0) {
+        const control = this.pending.shift() as Control;
+        const appliesAt = this.step + 1;
+        if (control.type === 'control/pause') {
+          this.run.writeStatus('paused', this.step);
+          this.emit({ type: EVENT.paused, step: this.step });
+        } else if (control.type === 'control/resume') {
+          this.run.writeStatus('running', this.step);
+          this.emit({ type: EVENT.resumed, step: this.step });
+        } else if (control.type !== 'control/stop') {
+          const problem = this.controls.apply(control, (step, promptId, rollout) => this.responseOf(step, promptId, rollout));
+          if (problem) {
+            this.emit({ type: EVENT.error, message: problem, where: controlKindOf(control), fatal: false, controlId: control.controlId });
+            continue;
+          }
+        }
+        this.run.appendIntervention(appliesAt, control);
+        this.emit({ type: EVENT.applied, controlId: control.controlId, kind: controlKindOf(control), step: appliesAt });
+      }
+      if (!this.paused || this.stopRequested) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+    }
+  }
+
+  private async trainStep(step: number): Promise<boolean> {
+    const live = this.controls.live;
+    const started = performance.now();
+    const timings: StepTimings = { rollout: 0, scoring: 0, update: 0 };
+
+    // 1. Prompts and rollouts.
+    const prompts = await this.pool.get('train', this.nextPrompts(live.batchSize));
+    const G = live.groupSize;
+    const inputs = this.pool.inputs(prompts);
+    const promptIndex = Int32Array.from({ length: prompts.length * G }, (_, s) => Math.floor(s / G));
+    let t = performance.now();
+    const sample = await this.sampler.sample(this.model.getWeights(), inputs, {
+      random: () => this.sampleRng.next(),
+      temperature: live.temperature,
+      promptIndex,
+    });
+    timings.rollout = (performance.now() - t) / 1000;
+
+    // 2. Rewards (relabels first), difficulty and advantages.
+    t = performance.now();
+    const sequences = promptIndex.length;
+    const index: string[] = new Array(sequences);
+    const scores: number[] = new Array(sequences);
+    const accuracy: number[] = new Array(sequences);
+    const format: number[] = new Array(sequences);
+    const relabeled: boolean[] = new Array(sequences).fill(false);
+    const texts: string[] = new Array(sequences);
+    const visualEntropy: number[] = new Array(sequences);
+    const logprob = Array.from(sample.sequenceLogprobs);
+    for (let s = 0; s < sequences; s++) {
+      const prompt = prompts[promptIndex[s]];
+      const tokens = responseTokens(sample.responses, sample.responseLength, sample.lengths[s], s);
+      const score = scoreResponse(tokens, prompt.task);
+      texts[s] = decodeResponse(Array.from(tokens));
+      index[s] = prompt.task.id;
+      accuracy[s] = score.accuracy;
+      format[s] = score.format;
+      const relabel = this.controls.relabel(prompt.task.id, texts[s]);
+      scores[s] = relabel ?? score.reward;
+      relabeled[s] = relabel !== undefined;
+      visualEntropy[s] = prompt.visualEntropy;
+    }
+    const nonFinite = logprob.findIndex((v) => !Number.isFinite(v));
+    if (nonFinite >= 0) {
+      this.emit({ type: EVENT.error, message: `step ${step} skipped: rollout ${nonFinite} has a non-finite log-prob (${logprob[nonFinite]})`, where: 'rollout', fatal: false });
+      return false;
+    }
+    const groupWeights = Object.fromEntries(prompts.map((p) => [p.task.id, this.controls.groupWeight(p.task.id)]));
+    const batch = { index, scores, lengths: Array.from(sample.lengths), visualEntropy, logprob, accuracy, groupWeights };
+    const active = computeAdvantages(live.estimator, batch, this.controls.estimatorOptions());
+    const grpo = live.estimator === 'grpo' ? active : computeAdvantages('grpo', batch, this.controls.estimatorOptions('grpo'));
+    const durian = live.estimator === 'durian' ? active : computeAdvantages('durian', batch, this.controls.estimatorOptions('durian'));
+    timings.scoring = (performance.now() - t) / 1000;
+
+    // 3. Update on the kept sequences (band filter and weight 0 leave groups out).
+    t = performance.now();
+    const keptSequences = active.kept.flatMap((kept, s) => (kept ? [s] : []));
+    let update: Record<string, number> = {};
+    if (keptSequences.length > 0) {
+      const result = this.update(prompts, inputs, sample, promptIndex, keptSequences, active.advantages, step);
+      if (result === null) return false;
+      update = result;
+    }
+    timings.update = (performance.now() - t) / 1000;
+
+    // 4. Record: metrics, rollout groups, images.
+    const groups = this.rolloutGroups(prompts, G, texts, sample, scores, format, accuracy, relabeled, active, grpo, durian);
+    this.rememberResponses(step, prompts, G, texts);
+    const metrics = this.stepMetrics(scores, accuracy, format, sample.lengths, active, grpo, G, update, timings, performance.now() - started, sequences);
+    const { finite, nonFinite: badMetrics } = splitFiniteMetrics(metrics);
+    if (badMetrics.length > 0) this.log('warn', `step ${step}: non-finite metrics ${badMetrics.join(', ')}`);
+    this.run.appendMetrics(step, metrics, this.elapsedMs());
+    if (this.config.writeRollouts) this.run.writeRollouts(step, groups);
+    this.emit({ type: EVENT.step, step, totalSteps: this.config.steps, metrics: finite, elapsedMs: this.elapsedMs() });
+    const split = groupsEvents(step, live.estimator, groups);
+    for (const event of split.events) this.emit(event);
+    if (split.tooLarge.length > 0) this.log('warn', `step ${step}: ${split.tooLarge.length} rollout groups too large for one event were left out of the live view (they are in rollouts/)`);
+    return keptSequences.length > 0;
+  }
+
+  /** One or more PPO epochs on the kept sequences; null when the update was rejected as non-finite. */
+  private update(
+    prompts: PooledTask[],
+    inputs: { patches: Float32Array; questions: Int32Array; questionLength: number },
+    sample: { responses: Int32Array; responseLength: number; tokenLogprobs: Float32Array },
+    promptIndex: Int32Array,
+    kept: number[],
+    advantages: Float64Array,
+    step: number,
+  ): Record<string, number> | null {
+    const live = this.controls.live;
+    const Lr = sample.responseLength;
+    const responses = new Int32Array(kept.length * Lr);
+    const oldLogprobs = new Float32Array(kept.length * Lr);
+    const keptIndex = new Int32Array(kept.length);
+    const keptAdvantages = new Float64Array(kept.length);
+    kept.forEach((s, k) => {
+      responses.set(sample.responses.subarray(s * Lr, (s + 1) * Lr), k * Lr);
+      oldLogprobs.set(sample.tokenLogprobs.subarray(s * Lr, (s + 1) * Lr), k * Lr);
+      keptIndex[k] = promptIndex[s];
+      keptAdvantages[k] = advantages[s];
+    });
+    const batch: PolicyBatch = { ...inputs, responses, responseLength: Lr, promptIndex: keptIndex };
+    const refLogprobs = live.klBeta > 0 ? this.reference.logProbs(batch, { temperature: live.temperature }).tokenLogprobs : null;
+    const before = this.model.getWeights();
+    const dapo = this.config.algorithm === 'dapo';
+    let metrics: Record<string, number> = {};
+    for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
+      metrics = { ...this.optimizer.trainStep(batch, keptAdvantages, oldLogprobs, refLogprobs, {
+        lossType: dapo ? 'dapo' : 'grpo',
+        clipRatioLow: live.clipLow,
+        clipRatioHigh: live.clipHigh,
+        klCoef: live.klBeta,
+        entropyCoef: 0,
+        temperature: live.temperature,
+        learningRate: live.lr,
+        maxGradNorm: this.config.maxGradNorm,
+      }) };
+      if (!Number.isFinite(metrics.grad_norm) || !allFinite(this.model.getWeights())) {
+        this.model.setWeights(before);
+        this.emit({
+          type: EVENT.error,
+          message: `step ${step}: the update produced a non-finite ${Number.isFinite(metrics.grad_norm) ? 'weight' : 'gradient norm'}; the step was skipped and the weights kept`,
+          where: 'update',
+          fatal: false,
+        });
+        return null;
+      }
+    }
+    void prompts;
+    return metrics;
+  }
+
+  // ---- records ----
+
+  private rolloutGroups(
+    prompts: PooledTask[],
+    G: number,
+    texts: string[],
+    sample: { responses: Int32Array; responseLength: number; lengths: Int32Array; sequenceLogprobs: Float64Array },
+    scores: number[],
+    format: number[],
+    accuracy: number[],
+    relabeled: boolean[],
+    active: AdvantageResult,
+    grpo: AdvantageResult,
+    durian: AdvantageResult,
+  ): RolloutGroup[] {
+    const durianPrompts = new Map(((durian.explanation.prompts as DurianPrompt[] | undefined) ?? []).map((p) => [p.id, p]));
+    const components = durian.perSequence;
+    return prompts.map((prompt, p) => {
+      const id = prompt.task.id;
+      const explained = durianPrompts.get(id);
+      const first = p * G;
+      const rewards = scores.slice(first, first + G);
+      const mean = rewards.reduce((a, b) => a + b, 0) / G;
+      const groupStd = G > 1 ? Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / (G - 1)) : 0;
+      const confidence = explained?.confidence ?? sample.sequenceLogprobs.slice(first, first + G).reduce((a, b) => a + b, 0) / G;
+      return {
+        promptId: id,
+        question: prompt.task.question,
+        groundTruth: prompt.task.answer,
+        image: writeTaskImage(this.run.dir, prompt.task),
+        visualEntropy: prompt.visualEntropy,
+        confidence,
+        perceptualBucket: explained?.perceptualBucket ?? 'mid',
+        reasoningBin: explained?.reasoningBin ?? 0,
+        groupStd,
+        perceptualPooledStd: explained?.perceptualPooledStd ?? 0,
+        reasoningPooledStd: explained?.reasoningPooledStd ?? 0,
+        weight: this.controls.groupWeight(id),
+        excluded: !active.kept[first],
+        rollouts: Array.from({ length: G }, (_, i) => {
+          const s = first + i;
+          return {
+            response: texts[s],
+            tokens: Array.from(sample.responses.subarray(s * sample.responseLength, s * sample.responseLength + sample.lengths[s])),
+            reward: scores[s],
+            format: format[s],
+            accuracy: accuracy[s],
+            meanLogprob: sample.sequenceLogprobs[s],
+            advantage: active.advantages[s],
+            advantageGrpo: grpo.advantages[s],
+            ...(components.grpo ? { components: { grpo: components.grpo[s], perceptual: components.perceptual[s], reasoning: components.reasoning[s] } } : {}),
+            ...(relabeled[s] ? { relabeled: true } : {}),
+          };
+        }),
+      };
+    });
+  }
+
+  private stepMetrics(
+    scores: number[],
+    accuracy: number[],
+    format: number[],
+    lengths: Int32Array,
+    active: AdvantageResult,
+    grpo: AdvantageResult,
+    G: number,
+    update: Record<string, number>,
+    timings: StepTimings,
+    stepMs: number,
+    sequences: number,
+  ): Record<string, number> {
+    const mean = (values: ArrayLike<number>) => {
+      let total = 0;
+      for (let i = 0; i < values.length; i++) total += values[i];
+      return total / Math.max(1, values.length);
+    };
+    const rewardMean = mean(scores);
+    const rewardStd = Math.sqrt(mean(scores.map((r) => (r - rewardMean) ** 2)));
+    let zeroStd = 0;
+    for (let first = 0; first < scores.length; first += G) {
+      const group = scores.slice(first, first + G);
+      if (group.every((r) => r === group[0])) zeroStd++;
+    }
+    const keptAdvantages = Array.from(active.advantages).filter((_, s) => active.kept[s]);
+    const metrics: Record<string, number> = {
+      'reward/mean': rewardMean,
+      'reward/std': rewardStd,
+      'accuracy/mean': mean(accuracy),
+      'format/mean': mean(format),
+      frac_reward_zero_std: zeroStd / (scores.length / G),
+      'critic/advantages/mean': keptAdvantages.length ? mean(keptAdvantages) : 0,
+      'critic/advantages/max': keptAdvantages.length ? Math.max(...keptAdvantages) : 0,
+      'critic/advantages/min': keptAdvantages.length ? Math.min(...keptAdvantages) : 0,
+      'critic/advantages/frac_abs_gt_2': fractionAbove(active.advantages, active.kept, EXTREME),
+      'critic/advantages_grpo/frac_abs_gt_2': fractionAbove(grpo.advantages, grpo.kept, EXTREME),
+      'batch/kept_groups': active.groups.filter((g) => g.kept).length,
+      'response_length/mean': mean(lengths),
+      'timing_s/rollout': timings.rollout,
+      'timing_s/scoring': timings.scoring,
+      'timing_s/update': timings.update,
+      'timing_s/step': stepMs / 1000,
+      'perf/throughput': sequences / (stepMs / 1000),
+    };
+    for (const [key, value] of Object.entries(update)) if (key !== 'loss') metrics[`actor/${key}`] = value;
+    return metrics;
+  }
+
+  private async validate(step: number): Promise<number> {
+    const result = await evaluate(this.sampler, this.model.getWeights(), this.pool, this.validationSet);
+    this.validationLatest = result.accuracy;
+    if (!(this.validationBest >= result.accuracy)) this.validationBest = result.accuracy;
+    const record = { step, accuracy: result.accuracy, reward: result.reward, perLevel: result.perLevel };
+    this.run.appendValidation(record);
+    this.emit({ type: EVENT.validation, ...record });
+    return result.accuracy;
+  }
+
+  private checkpoint(): void {
+    const weights = packArrays(this.model.getWeights());
+    const adamState = this.optimizer.optimizer.getState();
+    const adam = packArrays({
+      ...Object.fromEntries(Object.entries(adamState.firstMoment).map(([k, v]) => [`m/${k}`, v])),
+      ...Object.fromEntries(Object.entries(adamState.secondMoment).map(([k, v]) => [`v/${k}`, v])),
+    });
+    const state: TrainerCheckpointState = {
+      step: this.step,
+      epoch: this.epoch,
+      cursor: this.cursor,
+      adamStep: adamState.step,
+      batchRng: this.batchRng.getState(),
+      sampleRng: this.sampleRng.getState(),
+      controls: this.controls.snapshot(),
+      validationBefore: this.validationBefore,
+      validationBest: this.validationBest,
+      elapsedMs: this.elapsedMs(),
+      weightsIndex: weights.index,
+      adamIndex: adam.index,
+    };
+    const info = this.run.writeCheckpoint(this.step, { 'weights.bin': weights.bytes, 'adam.bin': adam.bytes, 'state.json': state });
+    this.emit({ type: EVENT.checkpoint, step: this.step, path: info.relativePath });
+  }
+
+  private restore(state: TrainerCheckpointState, adam: Record<string, Float32Array>): void {
+    this.epoch = state.epoch;
+    this.cursor = state.cursor;
+    this.batchRng.setState(state.batchRng);
+    this.sampleRng.setState(state.sampleRng);
+    this.controls.restore(state.controls);
+    this.validationBefore = state.validationBefore ?? Number.NaN;
+    this.validationBest = state.validationBest ?? Number.NaN;
+    this.elapsedBeforeMs = state.elapsedMs;
+    const firstMoment: Record<string, Float32Array> = {};
+    const secondMoment: Record<string, Float32Array> = {};
+    for (const [key, values] of Object.entries(adam)) {
+      if (key.startsWith('m/')) firstMoment[key.slice(2)] = values;
+      else if (key.startsWith('v/')) secondMoment[key.slice(2)] = values;
+    }
+    this.optimizer.optimizer.setState({ step: state.adamStep, firstMoment, secondMoment });
+  }
+
+  // ---- helpers ----
+
+  /** A shuffled order of the train pool for one epoch (derived from the seed and epoch, so resumable). */
+  private epochOrder(epoch: number): number[] {
+    const order = Array.from({ length: this.config.trainSize }, (_, i) => i);
+    new Rng(mixSeed(this.config.seed, 0xe90c, epoch)).shuffle(order);
+    return order;
+  }
+
+  /** The next B prompts of the epoch order, skipping excluded ones (distinct within a batch). */
+  private nextPrompts(count: number): number[] {
+    const chosen: number[] = [];
+    const seen = new Set<number>();
+    let guard = 0;
+    while (chosen.length < Math.min(count, this.config.trainSize) && guard++ < 4 * this.config.trainSize + count) {
+      if (this.cursor >= this.order.length) {
+        this.epoch++;
+        this.cursor = 0;
+        this.order = this.epochOrder(this.epoch);
+      }
+      const index = this.order[this.cursor++];
+      const id = `train-${String(index).padStart(6, '0')}`;
+      if (seen.has(index) || this.controls.isExcluded(id)) continue;
+      seen.add(index);
+      chosen.push(index);
+    }
+    return chosen;
+  }
+
+  private rememberResponses(step: number, prompts: PooledTask[], G: number, texts: string[]): void {
+    const byPrompt = new Map<string, string[]>();
+    prompts.forEach((prompt, p) => byPrompt.set(prompt.task.id, texts.slice(p * G, (p + 1) * G)));
+    this.recentResponses.set(step, byPrompt);
+    for (const old of this.recentResponses.keys()) if (old < step - 50) this.recentResponses.delete(old);
+  }
+
+  private responseOf(step: number, promptId: string, rollout: number): string | undefined {
+    const recent = this.recentResponses.get(step)?.get(promptId)?.[rollout];
+    if (recent !== undefined) return recent;
+    try {
+      return this.run.readRollouts(step).find((g) => g.promptId === promptId)?.rollouts[rollout]?.response;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private elapsedMs(): number {
+    return this.elapsedBeforeMs + (Date.now() - this.startedAt);
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    this.run?.log(level, message);
+    // hello is always the first event: earlier log lines wait for it.
+    if (this.helloSent) this.emit({ type: EVENT.log, level, message });
+    else this.logsBeforeHello.push({ level, message });
+  }
+
+  /** Marks the run crashed (fatal error) with the message, keeping everything written so far. */
+  markCrashed(message: string): void {
+    try {
+      this.run?.writeStatus('crashed', this.step, message);
+    } catch {
+      // The run directory itself may be what failed; the error event still reaches the host.
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.model?.dispose();
+    this.reference?.dispose();
+    this.optimizer?.dispose();
+    await this.sampler?.release();
+  }
+}
+
+export interface TrainerCheckpointState {
+  step: number;
+  epoch: number;
+  cursor: number;
+  adamStep: number;
+  batchRng: ReturnType<Rng['getState']>;
+  sampleRng: ReturnType<Rng['getState']>;
+  controls: ControlStateSnapshot;
+  validationBefore: number | null;
+  validationBest: number | null;
+  elapsedMs: number;
+  weightsIndex: Record<string, [number, number]>;
+  adamIndex: Record<string, [number, number]>;
+}
+
+function finiteSummary(values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => Number.isFinite(v)));
+}
+
+export function defaultRunName(config: TrainConfig, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  return `${stamp}-${config.estimator}-s${config.seed}`;
+}
+
+export { ESTIMATOR_NAMES };

@@ -1,0 +1,158 @@
+/**
+ * The real trainer bundle (dist/trainer.js) as a child process speaking JSON Lines over stdio: a short
+ * session with every event kind, the run directory's files, a control taking effect at the announced step,
+ * rejection of bad controls, and a resumed run that continues bit for bit from its checkpoint.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { type TrainerEvent, parseEvent } from '../../src/protocol/index.js';
+
+const trainerBundle = path.resolve(__dirname, '../../dist/trainer.js');
+const work = mkdtempSync(path.join(os.tmpdir(), 'durian-process-'));
+const cacheDir = path.join(work, 'cache');
+// Small but real: the built-in tasks, the frozen encoder, a short warm-up, B = 8 prompts x G = 4.
+const config = { batchSize: 8, groupSize: 4, trainSize: 64, validationSize: 32, warmupSteps: 10, validationEvery: 3, checkpointEvery: 2, steps: 6 };
+const configFile = path.join(work, 'config.json');
+writeFileSync(configFile, JSON.stringify(config));
+
+interface Session {
+  child: ChildProcessWithoutNullStreams;
+  events: TrainerEvent[];
+  exit: Promise<number>;
+  waitFor(predicate: (event: TrainerEvent) => boolean, what: string): Promise<TrainerEvent>;
+  send(control: unknown): void;
+}
+
+function startTrainer(args: string[]): Session {
+  const child = spawn(process.execPath, [trainerBundle, ...args], { env: { ...process.env, DURIAN_CACHE_DIR: cacheDir } });
+  const events: TrainerEvent[] = [];
+  const waiters: { predicate: (event: TrainerEvent) => boolean; resolve: (event: TrainerEvent) => void }[] = [];
+  let buffer = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      const parsed = parseEvent(JSON.parse(line));
+      assert.ok(parsed.ok, `every event the trainer writes is valid: ${parsed.ok ? '' : parsed.error}`);
+      events.push(parsed.value);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(parsed.value)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(parsed.value);
+        }
+      }
+    }
+  });
+  const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return {
+    child,
+    events,
+    exit: exit.then((code) => {
+      if (code !== 0) console.error(stderr.slice(-4000));
+      return code;
+    }),
+    waitFor(predicate, what) {
+      const seen = events.find(predicate);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ predicate, resolve });
+        void exit.then(() => reject(new Error(`trainer exited before ${what}; stderr: ${stderr.slice(-2000)}`)));
+      });
+    },
+    send(control) {
+      child.stdin.write(`${JSON.stringify(control)}\n`);
+    },
+  };
+}
+
+const ofType = <T extends TrainerEvent['type']>(events: TrainerEvent[], type: T) => events.filter((e) => e.type === type) as Extract<TrainerEvent, { type: T }>[];
+const readJsonl = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+
+describe('trainer process', { timeout: 300_000 }, () => {
+  const runDir = path.join(work, 'runs', 'session');
+
+  it('runs a session: events, metrics, rollouts, images, checkpoints, and a control applied at the announced step', async () => {
+    const session = startTrainer(['--config', configFile, '--out', runDir]);
+    const hello = await session.waitFor((e) => e.type === 'trainer/hello', 'hello');
+    assert.equal(hello.type === 'trainer/hello' && hello.backend, 'wasm');
+    await session.waitFor((e) => e.type === 'trainer/step' && e.step === 2, 'step 2');
+    session.send({ type: 'control/setConfig', controlId: 'weights-1', changes: { durianWeights: [1, 0, 0] } });
+    session.send({ type: 'control/setConfig', controlId: 'bad-lr', changes: { lr: -1 } });
+    session.send({ type: 'control/nonsense', controlId: 'x' });
+    const code = await session.exit;
+    assert.equal(code, 0);
+
+    const { events } = session;
+    assert.equal(events[0].type, 'trainer/hello');
+    const steps = ofType(events, 'trainer/step');
+    assert.deepEqual(steps.map((s) => s.step), [1, 2, 3, 4, 5, 6]);
+    for (const key of ['reward/mean', 'accuracy/mean', 'frac_reward_zero_std', 'critic/advantages/mean', 'critic/advantages/max', 'critic/advantages/min', 'critic/advantages/frac_abs_gt_2', 'actor/pg_loss', 'actor/kl_loss', 'actor/entropy', 'actor/grad_norm', 'actor/pg_clipfrac', 'response_length/mean', 'timing_s/rollout', 'timing_s/update', 'perf/throughput']) {
+      assert.ok(Number.isFinite(steps[5].metrics[key]), `metric ${key}`);
+    }
+    const errors = ofType(events, 'trainer/error');
+    assert.ok(errors.some((e) => /setConfig\.changes\.lr: must be a finite number > 0/.test(e.message) && e.controlId === 'bad-lr' && !e.fatal));
+    assert.ok(errors.some((e) => /unknown control type "control\/nonsense"/.test(e.message)));
+    const applied = ofType(events, 'trainer/applied').find((e) => e.controlId === 'weights-1');
+    assert.ok(applied && applied.kind === 'setConfig' && applied.step >= 3);
+
+    // The control holds from the announced step: Durian (1, 0, 0) equals GRPO there, and not before.
+    const groupsAt = (step: number) => ofType(events, 'trainer/groups').filter((e) => e.step === step).flatMap((e) => e.groups);
+    const gap = (step: number) => Math.max(...groupsAt(step).flatMap((g) => g.rollouts.map((r) => Math.abs(r.advantage - r.advantageGrpo))));
+    assert.ok(gap(applied.step - 1) > 1e-6, 'before the control durian differs from grpo');
+    for (let step = applied.step; step <= 6; step++) assert.ok(gap(step) < 1e-12, `from step ${applied.step} on durian(1,0,0) = grpo`);
+    const group = groupsAt(1)[0];
+    assert.equal(group.rollouts.length, 4);
+    assert.ok(existsSync(path.join(runDir, group.image)), 'the group image is a file in the run directory');
+
+    assert.deepEqual(ofType(events, 'trainer/validation').map((v) => v.step), [0, 3, 6]);
+    assert.deepEqual(ofType(events, 'trainer/checkpoint').map((c) => c.step), [2, 4, 6]);
+    const done = events[events.length - 1];
+    assert.ok(done.type === 'trainer/done' && done.reason === 'completed' && done.step === 6);
+
+    assert.deepEqual(readJsonl(path.join(runDir, 'metrics.jsonl')).map((m) => m.step), [1, 2, 3, 4, 5, 6]);
+    assert.equal(readJsonl(path.join(runDir, 'rollouts', 'step-000006.jsonl')).length, 8);
+    assert.deepEqual(readJsonl(path.join(runDir, 'interventions.jsonl')).map((i) => [i.controlId, i.step]), [['weights-1', applied.step]]);
+    assert.equal(JSON.parse(readFileSync(path.join(runDir, 'status.json'), 'utf8')).state, 'completed');
+    assert.equal(readFileSync(path.join(runDir, 'checkpoints', 'latest'), 'utf8').trim(), 'step-000006');
+  });
+
+  it('resumes from the checkpoint and continues bit for bit like an uninterrupted run', async () => {
+    const whole = path.join(work, 'runs', 'whole');
+    const half = path.join(work, 'runs', 'half');
+    const plain = { ...config, steps: 4, checkpointEvery: 2 };
+    writeFileSync(path.join(work, 'plain.json'), JSON.stringify(plain));
+    assert.equal(await startTrainer(['--config', path.join(work, 'plain.json'), '--out', whole]).exit, 0);
+    assert.equal(await startTrainer(['--config', path.join(work, 'plain.json'), '--steps', '2', '--out', half]).exit, 0);
+    const resumed = startTrainer(['--resume', half, '--steps', '4']);
+    const hello = await resumed.waitFor((e) => e.type === 'trainer/hello', 'hello');
+    assert.equal(hello.type === 'trainer/hello' && hello.resumedFromStep, 2);
+    assert.equal(await resumed.exit, 0);
+    assert.deepEqual(ofType(resumed.events, 'trainer/step').map((s) => s.step), [3, 4]);
+    const a = readJsonl(path.join(whole, 'metrics.jsonl'));
+    const b = readJsonl(path.join(half, 'metrics.jsonl'));
+    assert.deepEqual(b.map((m) => m.step), [1, 2, 3, 4]);
+    for (let i = 0; i < 4; i++) {
+      for (const key of ['reward/mean', 'actor/pg_loss', 'actor/kl_loss', 'actor/grad_norm']) assert.equal(b[i][key], a[i][key], `step ${i + 1} ${key}`);
+    }
+    assert.deepEqual(readFileSync(path.join(half, 'checkpoints/step-000004/weights.bin')), readFileSync(path.join(whole, 'checkpoints/step-000004/weights.bin')));
+  });
+
+  it('fails before training with the field and range of a bad config', async () => {
+    const bad = path.join(work, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ lr: -1 }));
+    const session = startTrainer(['--config', bad, '--out', path.join(work, 'runs', 'bad')]);
+    assert.equal(await session.exit, 2);
+    const error = ofType(session.events, 'trainer/error')[0];
+    assert.equal(error.message, 'config.lr: must be > 0 and <= 1, got -1');
+    assert.equal(error.fatal, true);
+    assert.ok(!existsSync(path.join(work, 'runs', 'bad')), 'nothing is created for a rejected config');
+  });
+});
