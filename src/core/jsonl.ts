@@ -35,7 +35,10 @@ export function advantagesForLine(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return { error: `line ${lineNumber}: expected a JSON object {"estimator", "index", "scores", ...}` };
   }
-  const { estimator = defaults.estimator, options = defaults.options, ...batch } = parsed as Record<string, unknown>;
+  const { estimator: named, options: given, ...batch } = parsed as Record<string, unknown>;
+  const estimator = named ?? defaults.estimator;
+  // Default options belong to the default estimator: a line naming another estimator gets that one's defaults.
+  const options = given ?? (named === undefined || named === defaults.estimator ? defaults.options : undefined);
   try {
     if (estimator === undefined) throw new DurianInputError('estimator', `is missing (known: ${ESTIMATOR_NAMES.join(', ')})`);
     return resultToJson(computeAdvantages(estimator as string, batch as never, options));

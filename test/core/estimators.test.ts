@@ -197,3 +197,14 @@ describe('bad input is rejected with what and where', () => {
     });
   }
 });
+
+describe('JSON Lines with defaults', () => {
+  it('applies default options only to lines of the default estimator', async () => {
+    const { advantagesForLine } = await import('../../src/core/index.js');
+    const defaults = { estimator: 'durian', options: { weights: [1, 0, 0] } };
+    const grpoLine = advantagesForLine('{"estimator":"grpo","index":["a","a"],"scores":[0,1]}', 1, defaults);
+    assert.ok(Array.isArray(grpoLine.advantages), String(grpoLine.error));
+    const durianLine = advantagesForLine('{"index":["a","a"],"scores":[0,1],"visualEntropy":[1,1],"logprob":[-1,-1]}', 2, defaults);
+    assert.deepEqual((durianLine.weights as { aOri: number }).aOri, 1);
+  });
+});

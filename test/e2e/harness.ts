@@ -1,0 +1,116 @@
+/**
+ * The e2e harness: the packaged extension in a real VS Code (code-server) driven by Debian's Chromium
+ * through playwright-core, as ../shared/docs/e2e-in-real-vscode.md describes. One call starts everything:
+ *
+ *   const vscode = await startVsCode({ name: 'runs-view', workspaceFiles: { 'runs/r1/status.json': '...' } });
+ *   try { await vscode.runCommand('Durian: Refresh Runs'); ... } finally { await vscode.stop(); }
+ *
+ * `stop()` closes the browser, kills code-server by its process group and removes the run folder; an exit
+ * trap does the same if the test process dies. Screenshots land in test-results/e2e/<name>/.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Browser, loadPlaywright } from './playwright.js';
+import { ensureVsix, type ServerOptions, startServer, type VsCodeServer } from './server.js';
+import { e2ePaths } from './setup.js';
+import { Workbench } from './workbench.js';
+
+export { e2eSkip, e2ePaths } from './setup.js';
+export { sampleBatches, writeWorkspace } from './server.js';
+export { sleep } from './workbench.js';
+
+/** Chromium's flags: no sandbox as root, no GPU, and no background traffic to a network that is closed. */
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-dev-shm-usage',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export interface VsCodeOptions extends ServerOptions {
+  /** Names the screenshot folder and the saved log: test-results/e2e/<name>/. */
+  name: string;
+  /** Browser window size (default 1400 x 900). */
+  viewport?: { width: number; height: number };
+}
+
+/** Console messages that are noise in an offline code-server (Open VSX lookups, a few 404s). */
+const consoleNoise = /open-vsx|marketplace|Failed to load resource|404|ERR_NAME_NOT_RESOLVED|ERR_CONNECTION_REFUSED|gallery/i;
+
+export class VsCodeSession extends Workbench {
+  /** Errors the page logged (noise filtered out): useful in assertion messages. */
+  readonly consoleErrors: string[] = [];
+  private stopped = false;
+
+  constructor(
+    readonly server: VsCodeServer,
+    private readonly browser: Browser,
+    page: Workbench['page'],
+    readonly resultsDir: string,
+  ) {
+    super(page, resultsDir);
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !consoleNoise.test(message.text())) this.consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => this.consoleErrors.push(String(error)));
+  }
+
+  get workspaceDir(): string {
+    return this.server.workspaceDir;
+  }
+
+  /**
+   * Runs one stage of a test: on failure it saves a FAILED screenshot and adds code-server's log tail and
+   * the page's errors to the message, then rethrows.
+   */
+  async step<T>(name: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      const shot = await this.screenshot(`FAILED-${name}`).catch(() => '(no screenshot)');
+      const detail = `screenshot: ${shot}\npage errors: ${JSON.stringify(this.consoleErrors.slice(-10))}\ncode-server log (tail):\n${this.server.logTail(20)}`;
+      if (error instanceof Error) {
+        error.message = `${error.message}\n${detail}`;
+        throw error;
+      }
+      throw new Error(`${String(error)}\n${detail}`);
+    }
+  }
+
+  /** Closes the browser and stops code-server (keeping its log in the results folder). Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.browser.close().catch(() => undefined);
+    writeFileSync(path.join(this.resultsDir, 'code-server.log'), this.server.logTail(10_000));
+    await this.server.stop();
+  }
+}
+
+/** Starts code-server with the packaged extension, opens the workbench in Chromium and waits for it. */
+export async function startVsCode(options: VsCodeOptions): Promise<VsCodeSession> {
+  const vsix = options.vsix ?? ensureVsix();
+  const resultsDir = path.join(e2ePaths.results, options.name);
+  rmSync(resultsDir, { recursive: true, force: true });
+  const server = await startServer({ ...options, vsix });
+  let browser: Browser | undefined;
+  try {
+    const { chromium } = loadPlaywright(e2ePaths.playwrightDir);
+    browser = await chromium.launch({ executablePath: e2ePaths.chromium, args: chromiumArgs, headless: true, timeout: 60_000 });
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const session = new VsCodeSession(server, browser, page, resultsDir);
+    await page.goto(server.url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await session.step('workbench', () => session.waitForWorkbench());
+    return session;
+  } catch (error) {
+    await browser?.close().catch(() => undefined);
+    await server.stop();
+    throw error;
+  }
+}
