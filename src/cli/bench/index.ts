@@ -6,9 +6,11 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { ProgressBar, formatNumber, formatTable } from '../progress.js';
 import { coreSuite } from './core.js';
+import { encoderSuite } from './encoder.js';
+import { policySuite } from './policy.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
-export const SUITES: BenchSuite[] = [coreSuite];
+export const SUITES: BenchSuite[] = [coreSuite, encoderSuite, policySuite];
 
 export async function runBench(options: { suites?: string[]; repeats: number; jsonPath: string }, print: (line: string) => void): Promise<BenchRow[]> {
   const chosen = options.suites ? SUITES.filter((s) => options.suites?.includes(s.name)) : SUITES;
@@ -21,7 +23,7 @@ export async function runBench(options: { suites?: string[]; repeats: number; js
     rows.push(...(await suite.run({ repeats: options.repeats, log: print })));
   }
   progress.finish();
-  const table: (string | number)[][] = [['suite', 'benchmark', 'median', 'unit', 'ratio', 'baseline', 'target', 'ok']];
+  const table: (string | number)[][] = [['suite', 'benchmark', 'median', 'unit', 'ratio', 'baseline', 'target', 'ok', 'note']];
   for (const row of rows) {
     table.push([
       row.suite,
@@ -32,6 +34,7 @@ export async function runBench(options: { suites?: string[]; repeats: number; js
       row.baseline ? `${row.baseline.name} ${formatNumber(row.baseline.value)}` : '',
       row.target ?? '',
       row.pass === undefined ? '' : row.pass ? 'yes' : 'NO',
+      row.note ?? '',
     ]);
   }
   print(formatTable(table));
