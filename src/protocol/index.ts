@@ -11,3 +11,4 @@ export * from './parse.js';
 export * from './framing.js';
 export * from './groupsEvents.js';
 export { FieldError, type JsonValue } from './schema.js';
+export * from './webview.js';

@@ -1,0 +1,233 @@
+/**
+ * The Dashboard's model and the reducer that builds it from host messages, with no DOM: `reduce`
+ * folds `dashboard/history`, `dashboard/event` and `dashboard/state` messages into series per metric
+ * (typed arrays, see series.ts), header fields and notices; `estimateEtaMs` reads the ETA off it.
+ *
+ * For speed with long runs the reducer updates the model in place (`applyMessage` returns the same
+ * object); `revision` changes with every update so a view knows when to redraw.
+ */
+import { EVENT, type TrainerEvent } from '../../src/protocol/events.js';
+import {
+  DASHBOARD,
+  type DashboardHistoryMessage,
+  type DashboardRunState,
+  type HostToWebviewMessage,
+  type RunIdentity,
+  type ValidationLine,
+} from '../../src/protocol/webview.js';
+import { SeriesTable } from './series.js';
+
+/** The train table's column of wall time since the run started (metrics.jsonl's `elapsedMs`). */
+export const ELAPSED_COLUMN = 'elapsedMs';
+/** Validation columns: `accuracy`, `reward`, and one `perLevel/<level>` per difficulty level. */
+export const VALIDATION_ACCURACY = 'accuracy';
+export const VALIDATION_REWARD = 'reward';
+export const PER_LEVEL_PREFIX = 'perLevel/';
+/** Newest notices kept; older ones are dropped. */
+export const MAX_NOTICES = 8;
+/** Steps looked back over to measure the current pace for the ETA. */
+export const ETA_WINDOW_STEPS = 50;
+
+/** Before the host's first message the state is not known yet. */
+export type HeaderState = DashboardRunState | 'waiting';
+
+export interface DashboardHeader {
+  runName: string;
+  runDir: string;
+  state: HeaderState;
+  /** Why the run stopped or crashed, from the host. */
+  message?: string;
+  estimator?: string;
+  backend?: string;
+  device?: string;
+  /** Last finished step. */
+  step?: number;
+  totalSteps?: number;
+  /** Wall time since the run started, at the last step (ms). */
+  elapsedMs?: number;
+  lastCheckpointStep?: number;
+  /** The trainer resumed from this checkpoint step (its hello said so). */
+  resumedFromStep?: number;
+}
+
+export interface DashboardNotice {
+  level: 'error' | 'warning';
+  text: string;
+}
+
+export interface DashboardModel {
+  header: DashboardHeader;
+  /** One row per training step: `elapsedMs` and every metric the trainer sent (NaN where missing). */
+  train: SeriesTable;
+  /** One row per validation: `accuracy`, `reward`, `perLevel/<level>`. */
+  validation: SeriesTable;
+  /** Newest last, at most MAX_NOTICES. */
+  notices: DashboardNotice[];
+  /** Changes with every update. */
+  revision: number;
+}
+
+export function createModel(): DashboardModel {
+  return {
+    header: { runName: '', runDir: '', state: 'waiting' },
+    train: new SeriesTable(),
+    validation: new SeriesTable(),
+    notices: [],
+    revision: 0,
+  };
+}
+
+/** Folds messages, in order, into `model` (a new one by default) and returns it. */
+export function reduce(messages: Iterable<HostToWebviewMessage>, model: DashboardModel = createModel()): DashboardModel {
+  for (const message of messages) applyMessage(model, message);
+  return model;
+}
+
+/** Applies one checked host message to the model, in place; returns the model. */
+export function applyMessage(model: DashboardModel, message: HostToWebviewMessage): DashboardModel {
+  switch (message.type) {
+    case DASHBOARD.history:
+      applyHistory(model, message);
+      break;
+    case DASHBOARD.state:
+      applyIdentity(model.header, message);
+      break;
+    case DASHBOARD.event:
+      applyEvent(model, message.event);
+      break;
+  }
+  model.revision++;
+  return model;
+}
+
+/** Records a problem to show (a rejected message, a trainer error); keeps the newest MAX_NOTICES. */
+export function addNotice(model: DashboardModel, text: string, level: DashboardNotice['level'] = 'error'): void {
+  model.notices.push({ level, text });
+  if (model.notices.length > MAX_NOTICES) model.notices.splice(0, model.notices.length - MAX_NOTICES);
+  model.revision++;
+}
+
+export function clearNotices(model: DashboardModel): void {
+  model.notices = [];
+  model.revision++;
+}
+
+function applyIdentity(header: DashboardHeader, identity: RunIdentity): void {
+  header.runName = identity.runName;
+  header.runDir = identity.runDir;
+  header.state = identity.state;
+  header.message = identity.message;
+}
+
+const SKIP_STEP = new Set(['step']);
+
+function applyHistory(model: DashboardModel, history: DashboardHistoryMessage): void {
+  const { train, validation } = model;
+  train.clear();
+  validation.clear();
+  model.header = { runName: '', runDir: '', state: history.state };
+  const header = model.header;
+  applyIdentity(header, history);
+  header.estimator = history.estimator;
+  header.backend = history.backend;
+  header.device = history.device;
+  header.totalSteps = history.totalSteps;
+  for (const line of history.metrics) train.append(line.step, line, SKIP_STEP);
+  for (const line of history.validations) appendValidation(validation, line);
+  header.step = train.lastStep;
+  header.elapsedMs = lastFinite(train.column(ELAPSED_COLUMN));
+}
+
+function appendValidation(table: SeriesTable, line: ValidationLine): void {
+  const row: Record<string, number> = { [VALIDATION_ACCURACY]: line.accuracy, [VALIDATION_REWARD]: line.reward };
+  if (line.perLevel) for (const [level, accuracy] of Object.entries(line.perLevel)) row[PER_LEVEL_PREFIX + level] = accuracy;
+  table.append(line.step, row);
+}
+
+/** Applies one relayed trainer event. The run's state is not read from events: the host sends it. */
+export function applyEvent(model: DashboardModel, event: TrainerEvent): void {
+  const { header } = model;
+  switch (event.type) {
+    case EVENT.hello: {
+      header.backend = event.backend;
+      header.device = event.device;
+      const { estimator, steps } = event.config;
+      if (typeof estimator === 'string') header.estimator = estimator;
+      if (typeof steps === 'number') header.totalSteps = steps;
+      if (event.resumedFromStep !== undefined) {
+        // The trainer repeats the steps after its checkpoint: forget what it will send again.
+        header.resumedFromStep = event.resumedFromStep;
+        model.train.truncateFrom(event.resumedFromStep + 1);
+        model.validation.truncateFrom(event.resumedFromStep + 1);
+        header.step = model.train.lastStep;
+      }
+      break;
+    }
+    case EVENT.step:
+      model.train.append(event.step, { ...event.metrics, [ELAPSED_COLUMN]: event.elapsedMs });
+      header.step = event.step;
+      header.totalSteps = event.totalSteps;
+      header.elapsedMs = event.elapsedMs;
+      break;
+    case EVENT.validation:
+      appendValidation(model.validation, event);
+      break;
+    case EVENT.groups:
+      header.estimator = event.estimator;
+      break;
+    case EVENT.checkpoint:
+      header.lastCheckpointStep = event.step;
+      break;
+    case EVENT.done:
+      header.step = event.step;
+      break;
+    case EVENT.error:
+      addNotice(model, `Trainer ${event.fatal ? 'error' : 'warning'}${event.where ? ` (${event.where})` : ''}: ${event.message}`, event.fatal ? 'error' : 'warning');
+      break;
+    case EVENT.log:
+      if (event.level === 'error') addNotice(model, `Trainer: ${event.message}`, 'error');
+      break;
+    case EVENT.applied:
+    case EVENT.paused:
+    case EVENT.resumed:
+      break;
+  }
+}
+
+/**
+ * Milliseconds left until `totalSteps`, from the pace of the last ETA_WINDOW_STEPS steps (a restart,
+ * seen as elapsed time going backwards, starts the window afresh). Undefined when there is no pace yet,
+ * no total, or the run is not running or paused.
+ */
+export function estimateEtaMs(model: DashboardModel): number | undefined {
+  const { header, train } = model;
+  if (header.state !== 'running' && header.state !== 'paused') return undefined;
+  if (header.totalSteps === undefined || header.step === undefined) return undefined;
+  const remaining = header.totalSteps - header.step;
+  if (remaining <= 0) return 0;
+  const pace = msPerStep(train.steps, train.column(ELAPSED_COLUMN));
+  return pace === undefined ? undefined : pace * remaining;
+}
+
+/** Recent milliseconds per step, or undefined without two usable points (or one after step 0). */
+export function msPerStep(steps: Float64Array, elapsed: Float64Array | undefined): number | undefined {
+  if (!elapsed) return undefined;
+  let last = elapsed.length - 1;
+  while (last >= 0 && !Number.isFinite(elapsed[last])) last--;
+  if (last < 0) return undefined;
+  let first = last;
+  for (let i = last - 1; i >= 0 && steps[last] - steps[i] <= ETA_WINDOW_STEPS; i--) {
+    if (!Number.isFinite(elapsed[i])) continue;
+    if (elapsed[i] > elapsed[first]) break;
+    first = i;
+  }
+  if (first === last) return steps[last] > 0 ? elapsed[last] / steps[last] : undefined;
+  const span = steps[last] - steps[first];
+  return span > 0 ? (elapsed[last] - elapsed[first]) / span : undefined;
+}
+
+function lastFinite(values: Float64Array | undefined): number | undefined {
+  if (!values) return undefined;
+  for (let i = values.length - 1; i >= 0; i--) if (Number.isFinite(values[i])) return values[i];
+  return undefined;
+}
