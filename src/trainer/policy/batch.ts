@@ -98,6 +98,16 @@ export function previousTokenOneHot(responses: Int32Array, responseLength: numbe
   return out;
 }
 
+/** Each step's previous token id, TIME-MAJOR [Lr * B] (index t * B + s): BOS (id 0) at step 0, else the response's token. */
+export function previousTokenIds(responses: Int32Array, responseLength: number): Int32Array {
+  const sequences = responses.length / responseLength;
+  const out = new Int32Array(responses.length);
+  for (let s = 0; s < sequences; s++) {
+    for (let t = 1; t < responseLength; t++) out[t * sequences + s] = responses[s * responseLength + t - 1];
+  }
+  return out;
+}
+
 /** One-hot of each step's target class (token - 1), TIME-MAJOR [Lr * B, Vr - 1], zero rows for padding. */
 export function targetOneHot(responses: Int32Array, responseLength: number, vocab: number): Float32Array {
   const classes = vocab - 1;

@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type PolicyConfig, contextSize, questionFeatureSize } from './config.js';
+import { gruRecurrence } from './gru.js';
 import type { ParameterTensors } from './parameters.js';
 
 /** Scale of the summed gated patch features (a handful of matching patches gives an O(1) feature). */
@@ -109,6 +110,34 @@ export function decoderLogits(params: ParameterTensors, config: PolicyConfig, co
     states.push(state);
   }
   const hidden = tf.concat(states, 0); // [Lr * B, H], time-major
+  return tf.add(tf.matMul(hidden, params['output.kernel']), params['output.bias']) as tf.Tensor2D;
+}
+
+/**
+ * The same logits as `decoderLogits`, TIME-MAJOR [Lr * B, Vr - 1], computed from the PER-PROMPT context
+ * [P, C]: the initial state and context gates are computed once per prompt (not once per sequence), and the
+ * recurrence is one op with a hand-written gradient (gru.ts). `previousIds` are the time-major previous
+ * tokens [Lr * B]; `promptIndex` maps sequences to prompt rows (null: sequence s uses prompt s).
+ */
+export function decoderLogitsFused(
+  params: ParameterTensors,
+  promptContext: tf.Tensor2D,
+  previousIds: Int32Array,
+  promptIndex: Int32Array | null,
+  responseLength: number,
+): tf.Tensor2D {
+  const sequences = previousIds.length / responseLength;
+  const { state, contextGates } = decoderStart(params, promptContext);
+  const hidden = gruRecurrence(
+    {
+      embedding: params['decoder.embedding'],
+      contextGates,
+      initialState: state,
+      recurrentKernel: params['decoder.recurrent.kernel'],
+      recurrentBias: params['decoder.recurrent.bias'],
+    },
+    { previousIds, promptIndex, sequences, responseLength },
+  );
   return tf.add(tf.matMul(hidden, params['output.kernel']), params['output.bias']) as tf.Tensor2D;
 }
 
