@@ -2,7 +2,7 @@
 // and one browser bundle per webview (webview/<name>/main.ts -> dist/webview/<name>.js).
 // Usage: node scripts/build.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -59,6 +59,16 @@ if (existsSync(webviewRoot)) {
       target: 'es2022',
       loader: { '.css': 'css' },
     });
+  }
+}
+
+// The trainer bundle inlines tfjs-backend-wasm's JS but loads its .wasm binaries from files: ship them
+// beside it (dist/wasm/), so an installed extension needs no node_modules for them.
+const wasmSource = path.join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+if (existsSync(wasmSource)) {
+  mkdirSync(path.join(root, 'dist', 'wasm'), { recursive: true });
+  for (const file of readdirSync(wasmSource).filter((f) => f.endsWith('.wasm'))) {
+    copyFileSync(path.join(wasmSource, file), path.join(root, 'dist', 'wasm', file));
   }
 }
 

@@ -1,21 +1,159 @@
 /**
- * Extension entry point. Registers the Runs view and the commands of the "Durian" category.
- * The training session (forking the trainer bundle) arrives with the trainer; the host never loads
- * ML runtimes itself.
+ * Extension entry point: the commands of the "Durian" category, the Runs view, the Dashboard panel (with
+ * its serializer), the training controller and its status bar. The host never loads ML runtimes: it forks
+ * the trainer bundle and talks to it through src/protocol.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import * as vscode from 'vscode';
-import { advantagesForLine } from '../core/index.js';
+import { ESTIMATOR_NAMES, advantagesForLine } from '../core/index.js';
+import { TrainingController } from './controller.js';
+import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboardPanel.js';
+import { type RunSummary, listRunSummaries } from './runFiles.js';
 import { RunsViewProvider } from './runsView.js';
-import { readSettings } from './settings.js';
+import { readSettings, trainingConfigFromSettings } from './settings.js';
+
+let controller: TrainingController | undefined;
+
+const UNTRUSTED = 'Durian: training, custom encoders and workspace datasets are disabled in an untrusted workspace. Trust the workspace to use them.';
+
+function runNameNow(estimator: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  return `${stamp}-${estimator}`;
+}
+
+/** Config files the user can start from: *.durian.json anywhere in the workspace (not in runs/). */
+async function workspaceConfigs(): Promise<vscode.Uri[]> {
+  return vscode.workspace.findFiles('**/*.durian.json', '{**/node_modules/**,**/runs/**}', 50);
+}
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Durian RL');
   const runs = new RunsViewProvider(() => readSettings().runsFolder);
+  controller = new TrainingController(context, output, () => runs.refresh());
+  const trainer = controller;
+
+  const requireTrust = (): boolean => {
+    if (vscode.workspace.isTrusted) return true;
+    void vscode.window.showWarningMessage(UNTRUSTED);
+    return false;
+  };
+  const report = (problem: string | undefined) => {
+    if (problem) void vscode.window.showWarningMessage(`Durian: ${problem}`);
+  };
+
+  const startTraining = async () => {
+    if (!requireTrust()) return;
+    if (trainer.active) {
+      void vscode.window.showWarningMessage('Durian: a training run is already active. Stop it first.');
+      return;
+    }
+    const configs = await workspaceConfigs();
+    const settings = readSettings();
+    const sourcePick = await vscode.window.showQuickPick(
+      [
+        { label: 'Built-in default', description: 'the built-in task suite with the durian.training.* settings', uri: undefined as vscode.Uri | undefined },
+        ...configs.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })),
+      ],
+      { title: 'Durian: Start Training (1/2) — configuration', placeHolder: 'Choose a training configuration' },
+    );
+    if (!sourcePick) return;
+    const estimatorPick = await vscode.window.showQuickPick(
+      ESTIMATOR_NAMES.map((name) => ({ label: name, description: name === settings.estimator ? 'default (setting durian.estimator)' : '' })).sort((a, b) => (b.description ? 1 : 0) - (a.description ? 1 : 0)),
+      { title: 'Durian: Start Training (2/2) — advantage estimator', placeHolder: 'Choose the advantage estimator' },
+    );
+    if (!estimatorPick) return;
+    let config = trainingConfigFromSettings(estimatorPick.label, vscode.workspace.isTrusted);
+    if (sourcePick.uri) {
+      try {
+        const fromFile = JSON.parse(readFileSync(sourcePick.uri.fsPath, 'utf8')) as Record<string, unknown>;
+        config = { ...config, ...fromFile, estimator: estimatorPick.label };
+        if (fromFile.estimator !== estimatorPick.label) config.estimatorOptions = trainingConfigFromSettings(estimatorPick.label, true).estimatorOptions;
+      } catch (error) {
+        void vscode.window.showErrorMessage(`Durian: ${sourcePick.uri.fsPath} is not valid JSON: ${(error as Error).message}`);
+        return;
+      }
+    }
+    const runDir = path.join(settings.runsFolder, runNameNow(estimatorPick.label));
+    try {
+      trainer.start({ config, runDir });
+      DashboardPanel.show(context, trainer, runDir);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Durian: ${(error as Error).message}`);
+    }
+  };
+
+  const pickRun = async (title: string, filter: (run: RunSummary) => boolean): Promise<string | undefined> => {
+    const candidates = listRunSummaries(readSettings().runsFolder).filter(filter);
+    if (candidates.length === 0) {
+      void vscode.window.showInformationMessage(`Durian: no matching runs in ${readSettings().runsFolder}.`);
+      return undefined;
+    }
+    const pick = await vscode.window.showQuickPick(
+      candidates.map((run) => ({ label: run.name, description: `${run.state} · step ${run.step ?? 0}/${run.totalSteps ?? '?'}${run.estimator ? ` · ${run.estimator}` : ''}`, dir: run.dir })),
+      { title },
+    );
+    return pick?.dir;
+  };
+
+  const runDirOf = (arg: unknown): string | undefined => {
+    if (typeof arg === 'string') return arg;
+    if (arg && typeof arg === 'object' && 'dir' in arg && typeof (arg as { dir: unknown }).dir === 'string') return (arg as { dir: string }).dir;
+    if (arg instanceof vscode.Uri) return arg.fsPath;
+    return undefined;
+  };
 
   context.subscriptions.push(
     output,
+    controller,
     vscode.window.registerTreeDataProvider('durian.runs', runs),
+    vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel) {
+        DashboardPanel.revive(panel, context, trainer);
+      },
+    }),
+    vscode.commands.registerCommand('durian.startTraining', startTraining),
+    vscode.commands.registerCommand('durian.stopTraining', () => report(trainer.stop())),
+    vscode.commands.registerCommand('durian.pauseTraining', () => report(trainer.pause())),
+    vscode.commands.registerCommand('durian.resumeTraining', () => report(trainer.resume())),
+    vscode.commands.registerCommand('durian.openDashboard', (arg?: unknown) => DashboardPanel.show(context, trainer, runDirOf(arg))),
+    vscode.commands.registerCommand('durian.openRunFolder', async (arg?: unknown) => {
+      const dir = runDirOf(arg) ?? trainer.runDir ?? (await pickRun('Durian: Open Run Folder', () => true));
+      if (dir) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(dir));
+    }),
+    vscode.commands.registerCommand('durian.resumeRun', async (arg?: unknown) => {
+      if (!requireTrust()) return;
+      if (trainer.active) {
+        void vscode.window.showWarningMessage('Durian: a training run is already active. Stop it first.');
+        return;
+      }
+      const dir = runDirOf(arg) ?? (await pickRun('Durian: Resume Run', (run) => run.state !== 'running' && run.state !== 'not a run'));
+      if (!dir) return;
+      try {
+        trainer.start({ resumeDir: dir });
+        DashboardPanel.show(context, trainer, dir);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`Durian: ${(error as Error).message}`);
+      }
+    }),
+    vscode.commands.registerCommand('durian.deleteRun', async (arg?: unknown) => {
+      const dir = runDirOf(arg);
+      if (!dir) return;
+      const runsFolder = path.resolve(readSettings().runsFolder);
+      const resolved = path.resolve(dir);
+      if (path.dirname(resolved) !== runsFolder || !existsSync(path.join(resolved, 'config.json'))) {
+        void vscode.window.showErrorMessage(`Durian: ${dir} is not a run of the runs folder ${runsFolder}; nothing was deleted.`);
+        return;
+      }
+      if (trainer.active && trainer.runDir === resolved) {
+        void vscode.window.showWarningMessage('Durian: this run is training; stop it first.');
+        return;
+      }
+      const answer = await vscode.window.showWarningMessage(`Delete the run ${path.basename(resolved)} and all its checkpoints?`, { modal: true }, 'Delete');
+      if (answer !== 'Delete') return;
+      rmSync(resolved, { recursive: true, force: true });
+      runs.refresh();
+    }),
     vscode.commands.registerCommand('durian.refreshRuns', () => runs.refresh()),
     vscode.commands.registerCommand('durian.openRunsFolder', async () => {
       const folder = readSettings().runsFolder;
@@ -47,9 +185,16 @@ export function activate(context: vscode.ExtensionContext): void {
         if (choice) output.show();
       }
     }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => runs.refresh()),
   );
+  // Keep the Runs view fresh while runs are written by the trainer.
+  const refresh = setInterval(() => {
+    if (trainer.active) runs.refresh();
+  }, 5000);
+  context.subscriptions.push({ dispose: () => clearInterval(refresh) });
 }
 
-export function deactivate(): void {
-  // Nothing to stop yet: no trainer process runs in this version.
+export async function deactivate(): Promise<void> {
+  // Closing the window or quitting VS Code stops the trainer cleanly (checkpoint, exit 0).
+  await controller?.shutdown();
 }

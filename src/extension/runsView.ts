@@ -2,43 +2,8 @@
  * The Runs view: one item per run directory in the runs folder, with its state and step read from the
  * run's `status.json` (written by the trainer) when there is one.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
 import * as vscode from 'vscode';
-
-export interface RunSummary {
-  name: string;
-  dir: string;
-  state: string;
-  step?: number;
-  totalSteps?: number;
-}
-
-export function listRunSummaries(runsFolder: string): RunSummary[] {
-  if (!existsSync(runsFolder)) return [];
-  const runs: RunSummary[] = [];
-  for (const name of readdirSync(runsFolder)) {
-    const dir = path.join(runsFolder, name);
-    try {
-      if (!statSync(dir).isDirectory()) continue;
-    } catch {
-      continue;
-    }
-    let state = 'unknown';
-    let step: number | undefined;
-    let totalSteps: number | undefined;
-    try {
-      const status = JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as { state?: unknown; step?: unknown; totalSteps?: unknown };
-      if (typeof status.state === 'string') state = status.state;
-      if (typeof status.step === 'number') step = status.step;
-      if (typeof status.totalSteps === 'number') totalSteps = status.totalSteps;
-    } catch {
-      state = existsSync(path.join(dir, 'config.json')) ? 'no status' : 'not a run';
-    }
-    runs.push({ name, dir, state, step, totalSteps });
-  }
-  return runs.sort((a, b) => b.name.localeCompare(a.name));
-}
+import { type RunSummary, listRunSummaries } from './runFiles.js';
 
 export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary> {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -56,9 +21,10 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary> {
     item.description = `${run.state}${progress}`;
     item.tooltip = run.dir;
     item.resourceUri = vscode.Uri.file(run.dir);
-    item.contextValue = 'durianRun';
+    item.contextValue = run.state === 'running' || run.state === 'paused' ? 'durianRunActive' : 'durianRun';
+    if (run.estimator) item.description = `${item.description} · ${run.estimator}`;
     item.iconPath = new vscode.ThemeIcon(run.state === 'running' ? 'sync~spin' : run.state === 'crashed' ? 'error' : 'history');
-    item.command = { command: 'revealFileInOS', title: 'Open Run Folder', arguments: [vscode.Uri.file(run.dir)] };
+    item.command = { command: 'durian.openDashboard', title: 'Open Dashboard', arguments: [run] };
     return item;
   }
 

@@ -68,8 +68,10 @@ export function webviewHtml(options: WebviewHtmlOptions): string {
 
 function checkCspInputs(cspSource: string, nonce: string): void {
   if (!NONCE_PATTERN.test(nonce)) throw new Error(`webviewHtml: the nonce must be at least 16 base64 characters, got ${JSON.stringify(nonce.slice(0, 40))}`);
-  if (cspSource.length === 0 || UNSAFE_SOURCE.test(cspSource)) {
-    throw new Error(`webviewHtml: the CSP source must be one source expression, got ${JSON.stringify(cspSource.slice(0, 80))}`);
+  // VS Code gives one host source; code-server gives a list such as `'self' https://*.vscode-cdn.net`.
+  const expressions = cspSource.split(' ');
+  if (cspSource.length === 0 || expressions.some((expression) => expression !== "'self'" && (expression.length === 0 || UNSAFE_SOURCE.test(expression)))) {
+    throw new Error(`webviewHtml: the CSP source must be host sources or 'self' separated by single spaces, got ${JSON.stringify(cspSource.slice(0, 80))}`);
   }
 }
 

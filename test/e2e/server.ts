@@ -136,12 +136,12 @@ function writeUserSettings(userDataDir: string, settings: Record<string, unknown
  * the manifest (`npm run package` does the same after a build; this covers `npm test`, which only builds).
  */
 export function ensureVsix(vsix = e2ePaths.vsix): string {
-  const bundle = path.join(projectRoot, 'dist', 'extension.js');
-  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first`);
-  const newest = Math.max(statSync(bundle).mtimeMs, statSync(path.join(projectRoot, 'package.json')).mtimeMs);
+  const inputs = ['dist/extension.js', 'dist/trainer.js', 'dist/webview/dashboard.js', 'package.json', '.vscodeignore'].map((file) => path.join(projectRoot, file));
+  for (const input of inputs) if (!existsSync(input)) throw new Error(`${input} is missing: run \`npm run build\` first`);
+  const newest = Math.max(...inputs.map((input) => statSync(input).mtimeMs));
   if (existsSync(vsix) && statSync(vsix).mtimeMs >= newest) return vsix;
-  const vsce = path.join(projectRoot, 'node_modules', '.bin', 'vsce');
-  const result = spawnSync(vsce, ['package', '--no-dependencies', '--out', vsix], { cwd: projectRoot, encoding: 'utf8' });
+  // The same packaging as `npm run package` (target platform, onnxruntime-node included).
+  const result = spawnSync('npm', ['run', '--silent', 'package:vsix', '--', '--out', vsix], { cwd: projectRoot, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`vsce package failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
   return vsix;
 }

@@ -32,18 +32,35 @@ describe('extension manifest', () => {
     assert.ok(existsSync(path.join(root, container.icon)));
     assert.ok(existsSync(path.join(root, manifest.icon)));
     assert.equal(manifest.contributes.views[container.id][0].name, 'Runs');
-    for (const [key, setting] of Object.entries(manifest.contributes.configuration.properties as Record<string, { description?: string }>)) {
+    for (const [key, setting] of Object.entries(manifest.contributes.configuration.properties as Record<string, { description?: string; markdownDescription?: string }>)) {
       assert.ok(key.startsWith('durian.'), key);
-      assert.ok((setting.description ?? '').length > 20, `${key} has a description`);
+      assert.ok((setting.description ?? setting.markdownDescription ?? '').length > 20, `${key} has a description`);
     }
   });
 
   it('packages only the bundles, media and docs into the .vsix', () => {
     const vsce = path.join(root, 'node_modules/@vscode/vsce/vsce');
-    const listed = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8' });
+    const listed = spawnSync(process.execPath, [vsce, 'ls'], { cwd: root, encoding: 'utf8' });
     assert.equal(listed.status, 0, listed.stderr);
     const files = listed.stdout.split('\n').filter(Boolean);
-    assert.ok(files.includes('dist/extension.js') && files.includes('dist/cli.js') && files.includes('README.md'), files.join(', '));
-    for (const file of files) assert.match(file, /^(dist\/[^/]+\.js|dist\/webview\/|media\/|package\.json|README\.md|LICENSE|CHANGELOG\.md)/, file);
+    for (const needed of ['dist/extension.js', 'dist/trainer.js', 'dist/cli.js', 'dist/webview/dashboard.js', 'dist/wasm/tfjs-backend-wasm-simd.wasm', 'media/encoder.onnx', 'README.md', 'node_modules/onnxruntime-node/dist/index.js']) {
+      assert.ok(files.includes(needed), `${needed} ships`);
+    }
+    assert.ok(!files.some((f) => /\.map$|node_modules\/@tensorflow|napi-v6\/(darwin|win32)/.test(f)), 'no source maps, no tfjs packages, no other platforms');
+    for (const file of files) assert.match(file, /^(dist\/[^/]+\.js|dist\/webview\/[^/]+\.(js|css)|dist\/wasm\/[^/]+\.wasm|media\/|package\.json|README\.md|LICENSE|CHANGELOG\.md|node_modules\/onnxruntime-(node|common)\/)/, file);
+  });
+});
+
+describe('settings and the trainer config', () => {
+  it('every durian.training.* setting is a trainer config field with a range no wider than the trainer accepts', async () => {
+    const { parseTrainConfig } = await import('../../src/trainer/config.js');
+    const defaults = parseTrainConfig({}) as unknown as Record<string, unknown>;
+    const properties = manifest.contributes.configuration.properties as Record<string, { minimum?: number; maximum?: number }>;
+    for (const [key, setting] of Object.entries(properties)) {
+      if (!key.startsWith('durian.training.')) continue;
+      const field = key.slice('durian.training.'.length);
+      assert.ok(field in defaults, `${field} is a trainer config field`);
+      if (typeof setting.maximum === 'number') assert.doesNotThrow(() => parseTrainConfig({ [field]: setting.maximum }), `${field} = maximum is accepted`);
+    }
   });
 });

@@ -91,3 +91,13 @@ describe('makeNonce', () => {
     }
   });
 });
+
+describe('webview CSP source lists', () => {
+  it("accepts code-server's list of source expressions and still refuses injections", () => {
+    const nonce = 'AAAAAAAAAAAAAAAAAAAAAA==';
+    assert.match(webviewCsp("'self' https://*.vscode-cdn.net", nonce), /style-src 'self' https:\/\/\*\.vscode-cdn\.net 'nonce-/);
+    assert.throws(() => webviewCsp("'self' 'unsafe-inline'", nonce), /host sources or 'self'/);
+    assert.throws(() => webviewCsp("'self'; script-src *", nonce), /host sources or 'self'/);
+    assert.throws(() => webviewCsp("https://a  https://b", nonce), /host sources or 'self'/);
+  });
+});

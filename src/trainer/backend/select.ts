@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { requireAtRuntime, resolveAtRuntime } from './nativeRequire.js';
 import { backendSelfCheck } from './selfCheck.js';
@@ -83,9 +84,12 @@ async function load(name: BackendName): Promise<Loaded> {
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       if (!wasmPathsSet) {
-        // The .wasm binaries sit next to the package's entry in dist/; resolved at run time so the trainer
-        // bundle (which inlines the JS but not the binaries) finds them in node_modules.
-        const dist = path.join(path.dirname(resolveAtRuntime('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+        // The .wasm binaries: next to the trainer bundle (dist/wasm/, copied by scripts/build.mjs: what an
+        // installed extension ships), else in the package's dist/ in node_modules (running from source).
+        const bundled = path.join(__dirname, 'wasm');
+        const dist = existsSync(path.join(bundled, 'tfjs-backend-wasm-simd.wasm'))
+          ? bundled
+          : path.join(path.dirname(resolveAtRuntime('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
         wasm.setWasmPaths(dist + path.sep);
         wasmPathsSet = true;
       }
