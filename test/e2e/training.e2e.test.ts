@@ -113,7 +113,7 @@ describe('training in a real VS Code', { skip: e2eSkip(), timeout: 600_000 }, ()
       await vscode.runCommand('Durian: Resume Run');
       await vscode.quickPickRow(path.basename(dir)).first().waitFor({ state: 'visible' });
       await vscode.page.keyboard.press('Enter');
-      const resumedStep = await waitForStepAbove(stoppedAt);
+      await waitForStepAbove(stoppedAt);
       const pid = JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')).pid as number;
       assert.ok(pid > 0);
       process.kill(pid, 'SIGKILL');
