@@ -18,7 +18,7 @@ import {
 export interface TrainConfig {
   /** Seed of everything random: task sampling, initial weights, rollouts. */
   seed: number;
-  /** Total RL steps (one batch of prompts x rollouts and one update each). */
+  /** Total RL steps (one batch of prompts x rollouts and one update each). The default session (600 steps) fits in a few minutes on 2 CPU cores. */
   steps: number;
   /** Prompts per step (B). */
   batchSize: number;
@@ -30,7 +30,10 @@ export interface TrainConfig {
   estimatorOptions: Record<string, unknown>;
   /** Policy objective: GRPO (symmetric clip, KL k3 to the reference, sequence-mean loss) or DAPO (clip-higher, token-mean, dynamic sampling). */
   algorithm: 'grpo' | 'dapo';
-  /** Adam learning rate of the RL updates. */
+  /**
+   * Adam learning rate of the RL updates. 3e-4: at 1e-3 the policy drifts from the base within a few steps
+   * (k3 KL ~0.3) and held-out accuracy falls; at 3e-4 it rises steadily over a few hundred steps.
+   */
   lr: number;
   /** KL coefficient beta (k3 estimator, to the base policy). */
   klBeta: number;
@@ -47,7 +50,7 @@ export interface TrainConfig {
   validationEvery: number;
   /** Held-out validation prompts. */
   validationSize: number;
-  /** Training prompts in the pool the batches are drawn from. */
+  /** Training prompts in the pool the batches are drawn from (16384: the default session sees each about once). */
   trainSize: number;
   /** Checkpoint every N steps (and at the end / on stop). */
   checkpointEvery: number;
@@ -65,22 +68,22 @@ export interface TrainConfig {
 
 const schema: OptionSchema<Omit<TrainConfig, 'estimatorOptions'>> = {
   seed: numberOption('Seed of everything random.', 1, { min: 0, max: 2 ** 31 - 1, integer: true }),
-  steps: numberOption('Total RL steps.', 60, { min: 1, max: 1_000_000, integer: true }),
+  steps: numberOption('Total RL steps.', 600, { min: 1, max: 1_000_000, integer: true }),
   batchSize: numberOption('Prompts per step.', 32, { min: 1, max: 1024, integer: true }),
   groupSize: numberOption('Rollouts per prompt.', 8, { min: 1, max: 64, integer: true }),
   estimator: choiceOption('Advantage estimator.', 'durian', ESTIMATOR_NAMES),
   algorithm: choiceOption('Policy objective.', 'grpo', ['grpo', 'dapo'] as const),
-  lr: numberOption('Adam learning rate.', 1e-3, { min: 0, exclusiveMin: true, max: 1 }),
+  lr: numberOption('Adam learning rate.', 3e-4, { min: 0, exclusiveMin: true, max: 1 }),
   klBeta: numberOption('KL coefficient.', 0.01, { min: 0, max: 10 }),
   clipLow: numberOption('Lower ratio clip.', 0.2, { min: 0, max: 1 }),
   clipHigh: numberOption('Upper ratio clip.', 0.2, { min: 0, max: 1 }),
   temperature: numberOption('Sampling temperature.', 1, { min: 0, exclusiveMin: true, max: 10 }),
   ppoEpochs: numberOption('PPO epochs per batch.', 1, { min: 1, max: 16, integer: true }),
   maxGradNorm: numberOption('Gradient-norm clip.', 1, { min: 0, exclusiveMin: true, max: 1e6 }),
-  validationEvery: numberOption('Validation interval in steps.', 10, { min: 1, integer: true }),
+  validationEvery: numberOption('Validation interval in steps.', 100, { min: 1, integer: true }),
   validationSize: numberOption('Held-out validation prompts.', 256, { min: 1, max: 100_000, integer: true }),
-  trainSize: numberOption('Training prompts.', 2048, { min: 1, max: 1_000_000, integer: true }),
-  checkpointEvery: numberOption('Checkpoint interval in steps.', 10, { min: 1, integer: true }),
+  trainSize: numberOption('Training prompts.', 16384, { min: 1, max: 1_000_000, integer: true }),
+  checkpointEvery: numberOption('Checkpoint interval in steps.', 100, { min: 1, integer: true }),
   keepCheckpoints: numberOption('Checkpoints kept.', 3, { min: 1, max: 1000, integer: true }),
   writeRollouts: booleanOption('Write rollouts per step.', true),
   backend: choiceOption('tfjs backend.', 'auto', ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const),
@@ -94,7 +97,7 @@ const schema: OptionSchema<Omit<TrainConfig, 'estimatorOptions'>> = {
       return value;
     },
   },
-  warmupSteps: numberOption('Supervised warm-up steps for the base policy.', 300, { min: 0, max: 100_000, integer: true }),
+  warmupSteps: numberOption('Supervised warm-up steps for the base policy.', 600, { min: 0, max: 100_000, integer: true }),
 };
 
 export const CONFIG_DESCRIPTIONS: Record<string, string> = Object.fromEntries(
