@@ -7,6 +7,8 @@ import { DurianInputError, ESTIMATORS } from '../core/index.js';
 import { runAdvantages } from './advantages.js';
 import { runBench } from './bench/index.js';
 import { runDemo } from './demo.js';
+import { runProxy } from './proxy.js';
+import { runScore } from './score.js';
 import { runTrain } from './train.js';
 
 const USAGE = `durian <command> [options]
@@ -20,6 +22,10 @@ Commands:
                   --input FILE  --output FILE  --estimators (list the estimators and their options)
   bench         Every benchmark of the project as a table (+ JSON).
                   --suite NAME[,NAME]  --repeats N (50)  --json FILE (bench-results.json)
+  score         Visual entropy and perceptual bucket (low/mid/high) of every row of a dataset (JSON, JSONL, Parquet).
+                  DATASET  --encoder MODEL  --out FILE  --image-field F  --problem-field F  --answer-field F  (score --help)
+  proxy         How well visual entropy tracks perceptual difficulty on the built-in tasks (Spearman, error shares).
+                  --n N (2000)  --seed S (1)  --out FILE  (proxy --help)
 
 Run 'durian <command> --help' for details.`;
 
@@ -94,6 +100,10 @@ async function main(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    case 'score':
+      return runScore(rest, print);
+    case 'proxy':
+      return runProxy(rest, print);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
   }

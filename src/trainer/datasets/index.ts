@@ -1,0 +1,11 @@
+/**
+ * Datasets of image + problem + answer rows for multimodal RL (EasyR1 / Geometry3K shape) from JSON,
+ * JSON Lines or Parquet, with PNG / JPEG images on disk or embedded; bad rows are reported, skipped, counted.
+ */
+export {
+  DEFAULT_FIELDS, encoderImage, loadDataset, openDataset, skipSummary,
+  type DatasetFieldOptions, type DatasetImage, type DatasetItem, type DatasetOptions, type DatasetRow,
+  type LoadedDataset, type OpenedDataset, type SkippedRow,
+} from './dataset.js';
+export { decodeImage, ImageDecodeError, sniffImageFormat, MAX_IMAGE_MEGAPIXELS, type DecodedImage, type ImageFormat } from './decode.js';
+export { DatasetError, formatOf, openRecords, type DatasetFormat, type RawRecord, type RecordSource } from './records.js';
