@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { TrainerEvent } from '../protocol/index.js';
+import type { Control, TrainerEvent } from '../protocol/index.js';
 import { type SessionSnapshot, TrainingSession } from './trainingSession.js';
 
 export interface StartRequest {
@@ -171,6 +171,11 @@ export class TrainingController implements vscode.Disposable {
 
   stop(): string | undefined {
     return this.session?.stop() ?? 'no training run is active';
+  }
+
+  /** Sends a control to the running trainer; returns why it was not sent (invalid, or no run). */
+  send(control: Control): string | undefined {
+    return this.session ? this.session.send(control) : 'no training run is active';
   }
 
   /** Stops the trainer cleanly (used when the window closes or the extension deactivates). */

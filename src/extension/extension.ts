@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { ESTIMATOR_NAMES, advantagesForLine } from '../core/index.js';
 import { TrainingController } from './controller.js';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboardPanel.js';
+import { ROLLOUT_GROUPS_VIEW_TYPE, RolloutGroupsPanel } from './rolloutGroupsPanel.js';
 import { type RunSummary, listRunSummaries } from './runFiles.js';
 import { RunsViewProvider } from './runsView.js';
 import { readSettings, trainingConfigFromSettings } from './settings.js';
@@ -112,11 +113,17 @@ export function activate(context: vscode.ExtensionContext): void {
         DashboardPanel.revive(panel, context, trainer);
       },
     }),
+    vscode.window.registerWebviewPanelSerializer(ROLLOUT_GROUPS_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel) {
+        RolloutGroupsPanel.revive(panel, context, trainer);
+      },
+    }),
     vscode.commands.registerCommand('durian.startTraining', startTraining),
     vscode.commands.registerCommand('durian.stopTraining', () => report(trainer.stop())),
     vscode.commands.registerCommand('durian.pauseTraining', () => report(trainer.pause())),
     vscode.commands.registerCommand('durian.resumeTraining', () => report(trainer.resume())),
     vscode.commands.registerCommand('durian.openDashboard', (arg?: unknown) => DashboardPanel.show(context, trainer, runDirOf(arg))),
+    vscode.commands.registerCommand('durian.openRolloutGroups', (arg?: unknown) => RolloutGroupsPanel.show(context, trainer, runDirOf(arg))),
     vscode.commands.registerCommand('durian.openRunFolder', async (arg?: unknown) => {
       const dir = runDirOf(arg) ?? trainer.runDir ?? (await pickRun('Durian: Open Run Folder', () => true));
       if (dir) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(dir));

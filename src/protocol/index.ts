@@ -12,3 +12,4 @@ export * from './framing.js';
 export * from './groupsEvents.js';
 export { FieldError, type JsonValue } from './schema.js';
 export * from './webview.js';
+export * from './rolloutsWebview.js';

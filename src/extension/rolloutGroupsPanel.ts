@@ -1,0 +1,346 @@
+/**
+ * The Rollout Groups panel (host side): one webview showing a run's prompt groups step by step. After the
+ * webview's `ready` it posts the run (steps on disk, configuration, interventions log) and the latest step,
+ * answers requests for other steps and for a prompt's history by reading `rollouts/step-N.jsonl` (history
+ * is never kept in memory), relays the live `trainer/groups` events of the session (the latest step's,
+ * joined, is the one thing kept, for runs that do not write rollouts), and sends the interventions the
+ * webview makes through the controller. Images are files of the run directory, shown through
+ * `asWebviewUri` with the run directory among the `localResourceRoots`.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { DURIAN_DEFAULT_WEIGHTS } from '../core/index.js';
+import {
+  type DashboardRunState,
+  type InterventionLine,
+  type PromptHistoryPoint,
+  ROLLOUTS,
+  ROLLOUTS_RELAYED_EVENTS,
+  type RolloutGroup,
+  type RolloutsHostToWebviewMessage,
+  type TrainerEvent,
+  fixedOptionsOfRunConfig,
+  liveConfigOfRunConfig,
+  parseInterventionLine,
+  parseRolloutGroup,
+  parseRolloutsHostToWebview,
+  parseRolloutsWebviewToHost,
+} from '../protocol/index.js';
+import type { TrainingController } from './controller.js';
+import { readRunConfig, readRunStatus } from './runFiles.js';
+import { makeNonce, webviewHtml } from './webviewHtml.js';
+
+export const ROLLOUT_GROUPS_VIEW_TYPE = 'durian.rolloutGroups';
+const LAST_RUN_KEY = 'durian.rolloutGroups.runDir';
+const ROLLOUTS_DIR = 'rollouts';
+const STEP_FILE = /^step-(\d{6,10})\.jsonl$/;
+
+/** `rollouts/step-000010.jsonl` of a run. */
+export function rolloutsFileOf(runDir: string, step: number): string {
+  return path.join(runDir, ROLLOUTS_DIR, `step-${String(step).padStart(6, '0')}.jsonl`);
+}
+
+/** Steps that have a rollouts file, ascending. */
+export function listRolloutSteps(runDir: string): number[] {
+  const dir = path.join(runDir, ROLLOUTS_DIR);
+  if (!existsSync(dir)) return [];
+  const steps: number[] = [];
+  for (const name of readdirSync(dir)) {
+    const match = STEP_FILE.exec(name);
+    if (match) steps.push(Number(match[1]));
+  }
+  return steps.sort((a, b) => a - b);
+}
+
+/** The groups of one step file; unreadable lines (a torn last line) are skipped and counted. */
+export async function readStepGroups(runDir: string, step: number): Promise<{ groups: RolloutGroup[]; skipped: number; missing: boolean }> {
+  let text: string;
+  try {
+    text = await readFile(rolloutsFileOf(runDir, step), 'utf8');
+  } catch {
+    return { groups: [], skipped: 0, missing: true };
+  }
+  const groups: RolloutGroup[] = [];
+  let skipped = 0;
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      const parsed = parseRolloutGroup(JSON.parse(line), `step-${step}:${i + 1}`);
+      if (parsed.ok) groups.push(parsed.value);
+      else skipped++;
+    } catch {
+      skipped++;
+    }
+  });
+  return { groups, skipped, missing: false };
+}
+
+export async function readInterventions(runDir: string): Promise<InterventionLine[]> {
+  let text: string;
+  try {
+    text = await readFile(path.join(runDir, 'interventions.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  const lines: InterventionLine[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed = parseInterventionLine(JSON.parse(line));
+      if (parsed.ok) lines.push(parsed.value);
+    } catch {
+      // a torn line: skipped
+    }
+  }
+  return lines;
+}
+
+/** A history point of one group. */
+export function historyPoint(step: number, group: RolloutGroup): PromptHistoryPoint {
+  const n = group.rollouts.length;
+  return {
+    step,
+    accuracy: group.rollouts.reduce((sum, r) => sum + r.accuracy, 0) / n,
+    reward: group.rollouts.reduce((sum, r) => sum + r.reward, 0) / n,
+    advantages: group.rollouts.map((r) => r.advantage),
+    advantagesGrpo: group.rollouts.map((r) => r.advantageGrpo),
+    weight: group.weight,
+    excluded: group.excluded,
+  };
+}
+
+/**
+ * One prompt across every step file of a run: a line is parsed only when it mentions the prompt's id, so
+ * 1,000 steps of 512 groups are scanned without parsing them all.
+ */
+export async function readPromptHistory(runDir: string, promptId: string): Promise<PromptHistoryPoint[]> {
+  const needle = `"promptId":${JSON.stringify(promptId)}`;
+  const points: PromptHistoryPoint[] = [];
+  for (const step of listRolloutSteps(runDir)) {
+    let text: string;
+    try {
+      text = await readFile(rolloutsFileOf(runDir, step), 'utf8');
+    } catch {
+      continue;
+    }
+    let from = text.indexOf(needle);
+    while (from >= 0) {
+      const start = text.lastIndexOf('\n', from) + 1;
+      const endAt = text.indexOf('\n', from);
+      const line = text.slice(start, endAt < 0 ? text.length : endAt);
+      try {
+        const parsed = parseRolloutGroup(JSON.parse(line));
+        if (parsed.ok && parsed.value.promptId === promptId) points.push(historyPoint(step, parsed.value));
+      } catch {
+        // a torn line: skipped
+      }
+      from = endAt < 0 ? -1 : text.indexOf(needle, endAt);
+    }
+  }
+  return points;
+}
+
+export class RolloutGroupsPanel implements vscode.Disposable {
+  private static current: RolloutGroupsPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private runDir: string | undefined;
+  /** The latest live step's groups, joined from its `trainer/groups` events. */
+  private liveStep: { step: number; groups: RolloutGroup[] } | undefined;
+
+  static show(context: vscode.ExtensionContext, controller: TrainingController, runDir?: string): RolloutGroupsPanel {
+    const target = runDir ?? controller.runDir ?? context.workspaceState.get<string>(LAST_RUN_KEY);
+    if (RolloutGroupsPanel.current) {
+      RolloutGroupsPanel.current.panel.reveal(vscode.ViewColumn.Active);
+      if (target && target !== RolloutGroupsPanel.current.runDir) RolloutGroupsPanel.current.showRun(target);
+      return RolloutGroupsPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(ROLLOUT_GROUPS_VIEW_TYPE, 'Durian Rollout Groups', vscode.ViewColumn.Active, RolloutGroupsPanel.options(context, target));
+    return new RolloutGroupsPanel(panel, context, controller, target);
+  }
+
+  /** Reopens the panel after a reload, on the run it showed. */
+  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController): RolloutGroupsPanel {
+    const target = controller.runDir ?? context.workspaceState.get<string>(LAST_RUN_KEY);
+    panel.webview.options = RolloutGroupsPanel.options(context, target);
+    return new RolloutGroupsPanel(panel, context, controller, target);
+  }
+
+  private static options(context: vscode.ExtensionContext, runDir: string | undefined): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')];
+    if (runDir) roots.push(vscode.Uri.file(runDir));
+    return { enableScripts: true, localResourceRoots: roots };
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly context: vscode.ExtensionContext,
+    private readonly controller: TrainingController,
+    runDir: string | undefined,
+  ) {
+    RolloutGroupsPanel.current = this;
+    this.runDir = runDir;
+    this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'durian.svg');
+    this.panel.webview.html = this.html();
+    this.disposables.push(
+      this.panel.onDidDispose(() => this.dispose()),
+      this.panel.onDidChangeViewState(() => {
+        // A hidden webview is torn down; it says `ready` again when shown.
+        if (!this.panel.visible) this.ready = false;
+      }),
+      this.panel.webview.onDidReceiveMessage((message) => void this.receive(message)),
+      this.controller.onEvent((event) => void this.relay(event)),
+      this.controller.onState(() => this.postState()),
+    );
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
+    return webviewHtml({
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: asset('rollouts.js'),
+      styleUris: [asset('rollouts.css')],
+      title: 'Durian Rollout Groups',
+    });
+  }
+
+  private get live(): boolean {
+    return this.runDir !== undefined && this.runDir === this.controller.runDir && this.controller.active;
+  }
+
+  private showRun(runDir: string): void {
+    if (runDir !== this.runDir) this.liveStep = undefined;
+    this.runDir = runDir;
+    void this.context.workspaceState.update(LAST_RUN_KEY, runDir);
+    this.panel.webview.options = RolloutGroupsPanel.options(this.context, runDir);
+    this.panel.title = `Rollout Groups: ${path.basename(runDir)}`;
+    if (this.ready) void this.postRun();
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    const parsed = parseRolloutsWebviewToHost(raw);
+    if (!parsed.ok) {
+      this.controller.log(`rollout groups: ignored an invalid message from the webview: ${parsed.error}`);
+      return;
+    }
+    const message = parsed.value;
+    switch (message.type) {
+      case 'webview/ready':
+        this.ready = true;
+        if (this.runDir) this.showRun(this.runDir);
+        else this.post({ type: ROLLOUTS.state, runName: 'no run yet', runDir: '', state: 'stopped', live: false, message: 'Start a run with "Durian: Start Training".' });
+        break;
+      case ROLLOUTS.requestStep:
+        await this.postStep(message.step);
+        break;
+      case ROLLOUTS.requestPromptHistory:
+        if (!this.runDir) return;
+        this.post({ type: ROLLOUTS.promptHistory, promptId: message.promptId, points: await readPromptHistory(this.runDir, message.promptId) });
+        break;
+      case ROLLOUTS.control: {
+        const error = this.live ? this.controller.send(message.control) : 'this run is not training: interventions apply to a running trainer';
+        if (error) this.controller.log(`rollout groups: ${message.control.type} not sent: ${error}`);
+        this.post({ type: ROLLOUTS.controlResult, controlId: message.control.controlId, ...(error ? { error } : {}) });
+        break;
+      }
+    }
+  }
+
+  private runState(): { state: DashboardRunState; message?: string } {
+    if (this.runDir && this.runDir === this.controller.runDir) {
+      const session = this.controller.snapshot;
+      if (session) {
+        const state: DashboardRunState = session.state === 'stopping' ? 'running' : session.state;
+        return { state, ...(session.lastError && state === 'crashed' ? { message: session.lastError } : {}) };
+      }
+    }
+    const status = this.runDir ? readRunStatus(this.runDir) : undefined;
+    const known = ['running', 'paused', 'stopped', 'completed', 'crashed'];
+    const state = (status && known.includes(status.state) ? status.state : 'stopped') as DashboardRunState;
+    return { state, ...(status?.message ? { message: status.message } : {}) };
+  }
+
+  private async postRun(): Promise<void> {
+    const runDir = this.runDir;
+    if (!runDir) return;
+    const config = readRunConfig(runDir);
+    const steps = listRolloutSteps(runDir);
+    if (this.liveStep && !steps.includes(this.liveStep.step)) steps.push(this.liveStep.step);
+    steps.sort((a, b) => a - b);
+    const baseConfig = liveConfigOfRunConfig(config, DURIAN_DEFAULT_WEIGHTS);
+    this.post({
+      type: ROLLOUTS.run,
+      runName: path.basename(runDir),
+      runDir,
+      ...this.runState(),
+      imageBase: this.panel.webview.asWebviewUri(vscode.Uri.file(runDir)).toString(),
+      steps,
+      ...(typeof config?.steps === 'number' ? { totalSteps: config.steps } : {}),
+      ...(baseConfig ? { baseConfig } : {}),
+      fixedOptions: fixedOptionsOfRunConfig(config),
+      interventions: await readInterventions(runDir),
+      live: this.live,
+    });
+    if (steps.length > 0) await this.postStep(steps[steps.length - 1]);
+  }
+
+  private async postStep(step: number): Promise<void> {
+    const runDir = this.runDir;
+    if (!runDir) return;
+    if (this.liveStep?.step === step) {
+      this.post({ type: ROLLOUTS.step, step, groups: this.liveStep.groups, skipped: 0 });
+      return;
+    }
+    const read = await readStepGroups(runDir, step);
+    if (read.skipped > 0) this.controller.log(`rollout groups: skipped ${read.skipped} unreadable lines of step ${step}`);
+    this.post({ type: ROLLOUTS.step, step, groups: read.groups, skipped: read.skipped, ...(read.missing ? { missing: true } : {}) });
+  }
+
+  private postState(): void {
+    if (!this.ready || !this.runDir) return;
+    if (this.controller.runDir && this.controller.runDir !== this.runDir) {
+      this.showRun(this.controller.runDir);
+      return;
+    }
+    this.post({ type: ROLLOUTS.state, runName: path.basename(this.runDir), runDir: this.runDir, live: this.live, ...this.runState() });
+  }
+
+  private async relay(event: TrainerEvent): Promise<void> {
+    if (event.type === 'trainer/hello') {
+      if (event.runDir !== this.runDir) this.showRun(event.runDir);
+      return;
+    }
+    if (this.controller.runDir !== this.runDir) return;
+    if (event.type === 'trainer/groups') {
+      if (this.liveStep?.step === event.step) this.liveStep.groups.push(...event.groups);
+      else this.liveStep = { step: event.step, groups: [...event.groups] };
+      if (this.ready) this.post({ type: ROLLOUTS.live, step: event.step, estimator: event.estimator, groups: event.groups });
+      return;
+    }
+    if (!this.ready || !(ROLLOUTS_RELAYED_EVENTS as readonly string[]).includes(event.type)) return;
+    this.post({ type: ROLLOUTS.event, event });
+    if (event.type === 'trainer/applied' && this.runDir) {
+      // The trainer logs an applied control before it acknowledges it.
+      this.post({ type: ROLLOUTS.interventions, interventions: await readInterventions(this.runDir) });
+    }
+  }
+
+  private post(message: RolloutsHostToWebviewMessage): void {
+    const checked = parseRolloutsHostToWebview(message);
+    if (!checked.ok) {
+      this.controller.log(`rollout groups: not sent, invalid: ${checked.error}`);
+      return;
+    }
+    void this.panel.webview.postMessage(checked.value);
+  }
+
+  dispose(): void {
+    if (RolloutGroupsPanel.current === this) RolloutGroupsPanel.current = undefined;
+    for (const disposable of this.disposables.splice(0)) disposable.dispose();
+    this.panel.dispose();
+  }
+}

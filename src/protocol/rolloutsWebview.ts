@@ -1,0 +1,392 @@
+/**
+ * Host <-> webview messages of the Rollout Groups panel, in GitLens's style (as ./webview.ts for the
+ * Dashboard): every message is a named constant (`ROLLOUTS.step === 'rollouts/step'`), commands flow
+ * webview -> host, notifications host -> webview, and both sides check what arrives with
+ * `parseRolloutsWebviewToHost` / `parseRolloutsHostToWebview` (they never throw).
+ *
+ * The handshake: the webview posts `webview/ready`; the host answers with one `rollouts/run` (who the run
+ * is, the steps that have a rollouts file, the live configuration from config.json and the interventions
+ * log) and then the groups of the latest step in one `rollouts/step`. The webview asks for any other step
+ * with `rollouts/requestStep` (the host reads `rollouts/step-N.jsonl`: history is never kept in memory)
+ * and for a prompt's history across steps with `rollouts/requestPromptHistory`. Live `trainer/groups`
+ * events arrive as `rollouts/live` (several per step: the webview joins those of the same step), other
+ * trainer events that matter to the panel (applied, error, step, done, paused, resumed) as
+ * `rollouts/event`. Interventions go out as `rollouts/control` carrying a full `Control` whose id the
+ * webview chose; the host answers `rollouts/controlResult` (sent, or refused with the reason) and the
+ * trainer's `trainer/applied` / `trainer/error` follow as events, then a fresh `rollouts/interventions`.
+ *
+ * Images are not in the messages: `rollouts/run` carries `imageBase`, the webview URI of the run
+ * directory, and a group's `image` (a checked relative path) is appended to it.
+ */
+import type { EstimatorName } from '../core/estimators/registry.js';
+import { CONTROL_KINDS, CONTROL_SCHEMAS, type Control, type ControlKind } from './controls.js';
+import { EVENT, type RolloutGroup, type TrainerEvent, rolloutGroup } from './events.js';
+import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_GROUPS, MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
+import { type LiveConfig, ESTIMATOR_CHOICES, liveConfig } from './liveConfig.js';
+import { type ParseResult, parseControl, parseEvent } from './parse.js';
+import { type Check, FieldError, arrayOf, bool, childPath, finite, isPlainObject, measureJson, object, oneOf, text, tuple } from './schema.js';
+import { DASHBOARD_RUN_STATES, type DashboardRunState, WEBVIEW } from './webview.js';
+
+/** The Rollout Groups panel's messages. */
+export const ROLLOUTS = {
+  /** Host -> webview: the run (identity, steps on disk, configuration, interventions log); replaces everything. */
+  run: 'rollouts/run',
+  /** Host -> webview: the run's state changed. */
+  state: 'rollouts/state',
+  /** Host -> webview: every group of one step, read from its rollouts file (the answer to `requestStep`). */
+  step: 'rollouts/step',
+  /** Host -> webview: one live `trainer/groups` event; those of the same step form one list, in order. */
+  live: 'rollouts/live',
+  /** Host -> webview: a relayed trainer event (applied, error, step, done, paused, resumed). */
+  event: 'rollouts/event',
+  /** Host -> webview: interventions.jsonl, read again after a control was applied. */
+  interventions: 'rollouts/interventions',
+  /** Host -> webview: one prompt across the steps on disk (the answer to `requestPromptHistory`). */
+  promptHistory: 'rollouts/promptHistory',
+  /** Host -> webview: a `rollouts/control` was sent to the trainer, or refused (`error`). */
+  controlResult: 'rollouts/controlResult',
+  /** Webview -> host: send the groups of this step. */
+  requestStep: 'rollouts/requestStep',
+  /** Webview -> host: send this prompt's history. */
+  requestPromptHistory: 'rollouts/requestPromptHistory',
+  /** Webview -> host: send this control to the trainer. */
+  control: 'rollouts/control',
+} as const;
+
+/** Controls the panel may send (pause/resume/stop belong to the Dashboard and the commands). */
+export const ROLLOUTS_CONTROL_KINDS = ['setConfig', 'setGroupWeight', 'relabel', 'excludePrompt', 'undo'] as const satisfies readonly ControlKind[];
+export type RolloutsControlKind = (typeof ROLLOUTS_CONTROL_KINDS)[number];
+
+/** Trainer events relayed in `rollouts/event`. */
+export const ROLLOUTS_RELAYED_EVENTS = [EVENT.applied, EVENT.error, EVENT.step, EVENT.done, EVENT.paused, EVENT.resumed] as const;
+
+/** Largest host -> webview message: a step of MAX_GROUPS prompts with long responses. */
+export const MAX_ROLLOUTS_MESSAGE_CHARS = 256 * 1024 * 1024;
+/** Most steps listed in `rollouts/run` and in a prompt history. */
+export const MAX_ROLLOUT_STEPS = 1_000_000;
+/** Most interventions sent in one list. */
+export const MAX_INTERVENTIONS = 100_000;
+
+/** One line of interventions.jsonl (what src/trainer/run writes). */
+export interface InterventionLine {
+  /** The step from which the control holds (as in `trainer/applied`). */
+  step: number;
+  /** ISO 8601 time it was applied. */
+  at: string;
+  kind: ControlKind;
+  controlId: string;
+  control: Control;
+}
+
+/** Estimator options that the live configuration does not carry, kept from config.json. */
+export interface FixedEstimatorOptions {
+  band?: [number, number] | null;
+  confidence?: 'mean' | 'sum';
+}
+
+export interface RolloutsIdentity {
+  runName: string;
+  runDir: string;
+  state: DashboardRunState;
+  message?: string;
+}
+
+export interface RolloutsRunMessage extends RolloutsIdentity {
+  type: typeof ROLLOUTS.run;
+  /** `webview.asWebviewUri` of the run directory, or '' when there is none; images are `${imageBase}/${group.image}`. */
+  imageBase: string;
+  /** Steps with a rollouts file, ascending. */
+  steps: number[];
+  totalSteps?: number;
+  /** The live configuration config.json started with (before any `setConfig`). */
+  baseConfig?: LiveConfig;
+  fixedOptions?: FixedEstimatorOptions;
+  interventions: InterventionLine[];
+  /** A training session is running on this run (controls can be sent). */
+  live: boolean;
+}
+
+export interface RolloutsStateMessage extends RolloutsIdentity {
+  type: typeof ROLLOUTS.state;
+  live: boolean;
+}
+
+export interface RolloutsStepMessage {
+  type: typeof ROLLOUTS.step;
+  step: number;
+  groups: RolloutGroup[];
+  /** Lines of the file that could not be read (torn or invalid), skipped. */
+  skipped: number;
+  /** Set when the step has no rollouts file (nor live groups). */
+  missing?: boolean;
+}
+
+export interface RolloutsLiveMessage {
+  type: typeof ROLLOUTS.live;
+  step: number;
+  estimator: EstimatorName;
+  groups: RolloutGroup[];
+}
+
+export interface RolloutsEventMessage {
+  type: typeof ROLLOUTS.event;
+  event: TrainerEvent;
+}
+
+export interface RolloutsInterventionsMessage {
+  type: typeof ROLLOUTS.interventions;
+  interventions: InterventionLine[];
+}
+
+/** One step of a prompt's history. */
+export interface PromptHistoryPoint {
+  step: number;
+  /** Mean accuracy of its rollouts, in [0, 1]. */
+  accuracy: number;
+  /** Mean reward. */
+  reward: number;
+  /** Advantage of each rollout under the step's estimator (weight applied). */
+  advantages: number[];
+  /** Plain GRPO advantage of each rollout. */
+  advantagesGrpo: number[];
+  weight: number;
+  excluded: boolean;
+}
+
+export interface RolloutsPromptHistoryMessage {
+  type: typeof ROLLOUTS.promptHistory;
+  promptId: string;
+  points: PromptHistoryPoint[];
+}
+
+export interface RolloutsControlResultMessage {
+  type: typeof ROLLOUTS.controlResult;
+  controlId: string;
+  /** Why the host did not send it (no session, invalid); absent when sent. */
+  error?: string;
+}
+
+export type RolloutsHostToWebviewMessage =
+  | RolloutsRunMessage
+  | RolloutsStateMessage
+  | RolloutsStepMessage
+  | RolloutsLiveMessage
+  | RolloutsEventMessage
+  | RolloutsInterventionsMessage
+  | RolloutsPromptHistoryMessage
+  | RolloutsControlResultMessage;
+
+export interface RolloutsReadyMessage {
+  type: typeof WEBVIEW.ready;
+  /** The step the webview showed before it was hidden or reloaded. */
+  lastStep?: number;
+}
+
+export interface RolloutsRequestStepMessage {
+  type: typeof ROLLOUTS.requestStep;
+  step: number;
+}
+
+export interface RolloutsRequestPromptHistoryMessage {
+  type: typeof ROLLOUTS.requestPromptHistory;
+  promptId: string;
+}
+
+export interface RolloutsControlMessage {
+  type: typeof ROLLOUTS.control;
+  control: Extract<Control, { type: `control/${RolloutsControlKind}` }>;
+}
+
+export type RolloutsWebviewToHostMessage =
+  | RolloutsReadyMessage
+  | RolloutsRequestStepMessage
+  | RolloutsRequestPromptHistoryMessage
+  | RolloutsControlMessage;
+
+// ---- schemas ----
+
+const step = finite(STEP_RANGE);
+const promptId = text({ max: MAX_ID_CHARS, min: 1 });
+const anyFinite = finite();
+const unit = finite({ min: 0, max: 1 });
+const identity = {
+  runName: text({ max: MAX_PATH_CHARS, min: 1 }),
+  runDir: text({ max: MAX_PATH_CHARS }),
+  state: oneOf(DASHBOARD_RUN_STATES),
+};
+const identityOptional = { message: text({ max: MAX_TEXT_CHARS }) };
+
+/** Ascending, distinct whole steps. */
+const stepList: Check<number[]> = (value, path) => {
+  const steps = arrayOf(step, { max: MAX_ROLLOUT_STEPS })(value, path);
+  for (let i = 1; i < steps.length; i++) {
+    if (steps[i] <= steps[i - 1]) throw new FieldError(`${path}[${i}]`, `steps must be ascending and distinct, got ${steps[i]} after ${steps[i - 1]}`);
+  }
+  return steps;
+};
+
+/** A control, checked by `parseControl`, its errors prefixed with `path`. */
+function controlOf(kinds: readonly ControlKind[]): Check<Control> {
+  return (value, path) => {
+    const parsed = parseControl(value);
+    if (!parsed.ok) throw new FieldError(path, parsed.error);
+    const kind = parsed.value.type.slice('control/'.length) as ControlKind;
+    if (!kinds.includes(kind)) throw new FieldError(childPath(path, 'type'), `the Rollout Groups panel does not send ${parsed.value.type} (it sends ${kinds.join(', ')})`);
+    return parsed.value;
+  };
+}
+
+/** One interventions.jsonl line: its `control` must match its `kind` and `controlId`. */
+export const interventionLine: Check<InterventionLine> = (value, path) => {
+  const line = object({
+    step,
+    at: text({ max: MAX_LABEL_CHARS }),
+    kind: oneOf(CONTROL_KINDS),
+    controlId: text({ max: MAX_ID_CHARS, min: 1 }),
+    control: (v, p) => {
+      if (!isPlainObject(v)) throw new FieldError(p, 'must be an object');
+      return v;
+    },
+  })(value, path);
+  const control = CONTROL_SCHEMAS[line.kind](line.control, childPath(path, 'control')) as Control;
+  if (control.controlId !== line.controlId) throw new FieldError(childPath(path, 'control.controlId'), `must equal the line's controlId ${JSON.stringify(line.controlId)}`);
+  return { ...line, control };
+};
+
+const fixedOptions = object(
+  {},
+  {
+    band: (value: unknown, path: string) => (value === null ? null : (tuple(unit, ['low', 'high'])(value, path) as [number, number])),
+    confidence: oneOf(['mean', 'sum'] as const),
+  },
+) as Check<FixedEstimatorOptions>;
+
+const relayedEvent: Check<TrainerEvent> = (value, path) => {
+  const parsed = parseEvent(value);
+  if (!parsed.ok) throw new FieldError(path, parsed.error);
+  if (!(ROLLOUTS_RELAYED_EVENTS as readonly string[]).includes(parsed.value.type)) {
+    throw new FieldError(childPath(path, 'type'), `${parsed.value.type} is not relayed to the Rollout Groups panel`);
+  }
+  return parsed.value;
+};
+
+const groups = arrayOf(rolloutGroup, { max: MAX_GROUPS });
+const interventions = arrayOf(interventionLine, { max: MAX_INTERVENTIONS });
+const numbers = arrayOf(anyFinite, { max: 64 });
+
+const HOST_TO_WEBVIEW: Record<RolloutsHostToWebviewMessage['type'], Check<RolloutsHostToWebviewMessage>> = {
+  [ROLLOUTS.run]: object(
+    { type: oneOf([ROLLOUTS.run]), ...identity, imageBase: text({ max: MAX_PATH_CHARS * 2 }), steps: stepList, interventions, live: bool },
+    { ...identityOptional, totalSteps: step, baseConfig: liveConfig, fixedOptions },
+  ) as Check<RolloutsRunMessage>,
+  [ROLLOUTS.state]: object({ type: oneOf([ROLLOUTS.state]), ...identity, live: bool }, identityOptional) as Check<RolloutsStateMessage>,
+  [ROLLOUTS.step]: object({ type: oneOf([ROLLOUTS.step]), step, groups, skipped: finite({ min: 0, integer: true }) }, { missing: bool }) as Check<RolloutsStepMessage>,
+  [ROLLOUTS.live]: object({ type: oneOf([ROLLOUTS.live]), step, estimator: oneOf(ESTIMATOR_CHOICES), groups }) as Check<RolloutsLiveMessage>,
+  [ROLLOUTS.event]: object({ type: oneOf([ROLLOUTS.event]), event: relayedEvent }) as Check<RolloutsEventMessage>,
+  [ROLLOUTS.interventions]: object({ type: oneOf([ROLLOUTS.interventions]), interventions }) as Check<RolloutsInterventionsMessage>,
+  [ROLLOUTS.promptHistory]: object({
+    type: oneOf([ROLLOUTS.promptHistory]),
+    promptId,
+    points: arrayOf(
+      object({ step, accuracy: unit, reward: anyFinite, advantages: numbers, advantagesGrpo: numbers, weight: finite({ min: 0 }), excluded: bool }),
+      { max: MAX_ROLLOUT_STEPS },
+    ),
+  }) as Check<RolloutsPromptHistoryMessage>,
+  [ROLLOUTS.controlResult]: object({ type: oneOf([ROLLOUTS.controlResult]), controlId: text({ max: MAX_ID_CHARS, min: 1 }) }, { error: text({ max: MAX_TEXT_CHARS }) }) as Check<RolloutsControlResultMessage>,
+};
+
+const WEBVIEW_TO_HOST: Record<RolloutsWebviewToHostMessage['type'], Check<RolloutsWebviewToHostMessage>> = {
+  [WEBVIEW.ready]: object({ type: oneOf([WEBVIEW.ready]) }, { lastStep: step }) as Check<RolloutsReadyMessage>,
+  [ROLLOUTS.requestStep]: object({ type: oneOf([ROLLOUTS.requestStep]), step }) as Check<RolloutsRequestStepMessage>,
+  [ROLLOUTS.requestPromptHistory]: object({ type: oneOf([ROLLOUTS.requestPromptHistory]), promptId }) as Check<RolloutsRequestPromptHistoryMessage>,
+  [ROLLOUTS.control]: object({ type: oneOf([ROLLOUTS.control]), control: controlOf(ROLLOUTS_CONTROL_KINDS) }) as Check<RolloutsControlMessage>,
+};
+
+function parseMessage<T>(input: unknown, schemas: Record<string, Check<unknown>>, maxChars: number, direction: string): ParseResult<T> {
+  try {
+    if (!isPlainObject(input)) {
+      const got = Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input;
+      return { ok: false, error: `message: must be an object with a "type", got ${got}` };
+    }
+    const size = measureJson(input, maxChars, MAX_DEPTH);
+    if ('tooLarge' in size) return { ok: false, error: `message: is larger than the ${maxChars} characters of JSON allowed ${direction}` };
+    if ('tooDeep' in size) return { ok: false, error: `message: is nested deeper than ${MAX_DEPTH} levels` };
+    const type: unknown = input.type;
+    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(schemas, type)) {
+      const got = typeof type === 'string' ? JSON.stringify(type.slice(0, 80)) : type === null ? 'null' : typeof type;
+      return { ok: false, error: `type: unknown message type ${got} ${direction} (known: ${Object.keys(schemas).join(', ')})` };
+    }
+    return { ok: true, value: schemas[type](input, type) as T };
+  } catch (error) {
+    if (error instanceof FieldError) return { ok: false, error: error.message };
+    let reason = 'an unreadable error';
+    try {
+      reason = (error instanceof Error ? error.message : String(error)).slice(0, 200);
+    } catch {
+      // keep the generic wording
+    }
+    return { ok: false, error: `message: could not be read (${reason})` };
+  }
+}
+
+/** Checks a Rollout Groups webview -> host command (at most MAX_CONTROL_CHARS of JSON). Returns a fresh copy. */
+export function parseRolloutsWebviewToHost(input: unknown): ParseResult<RolloutsWebviewToHostMessage> {
+  return parseMessage(input, WEBVIEW_TO_HOST, MAX_CONTROL_CHARS, 'from the Rollout Groups webview');
+}
+
+/** Checks a host -> Rollout Groups webview notification. Returns a fresh copy. */
+export function parseRolloutsHostToWebview(input: unknown): ParseResult<RolloutsHostToWebviewMessage> {
+  return parseMessage(input, HOST_TO_WEBVIEW, MAX_ROLLOUTS_MESSAGE_CHARS, 'from the host to the Rollout Groups webview');
+}
+
+/** Checks one interventions.jsonl line, for the host reading a run directory. */
+export function parseInterventionLine(input: unknown, path = 'intervention'): ParseResult<InterventionLine> {
+  try {
+    const size = measureJson(input, MAX_CONTROL_CHARS * 2, MAX_DEPTH);
+    if (!('size' in size)) return { ok: false, error: `${path}: is too large or too deeply nested` };
+    return { ok: true, value: interventionLine(input, path) };
+  } catch (error) {
+    if (error instanceof FieldError) return { ok: false, error: error.message };
+    return { ok: false, error: `${path}: could not be read` };
+  }
+}
+
+/**
+ * The live configuration a run's config.json starts with (the trainer's `liveConfigFrom`, read from the
+ * file: estimator options `weights`, `reasoningBins`, ... with Durian's defaults). Undefined when the
+ * file does not give a valid one.
+ */
+export function liveConfigOfRunConfig(config: Record<string, unknown> | undefined, defaultWeights: readonly number[]): LiveConfig | undefined {
+  if (!config) return undefined;
+  const options = isPlainObject(config.estimatorOptions) ? config.estimatorOptions : {};
+  const candidate = {
+    estimator: config.estimator,
+    durianWeights: (Array.isArray(options.weights) ? options.weights : defaultWeights).slice(0, 3),
+    reasoningBins: options.reasoningBins ?? 12,
+    minPromptsPerBin: options.minPromptsPerBin ?? 2,
+    eps: options.eps ?? 1e-6,
+    poolZeroVariance: options.poolZeroVariance ?? true,
+    lr: config.lr,
+    klBeta: config.klBeta,
+    clipLow: config.clipLow,
+    clipHigh: config.clipHigh,
+    temperature: config.temperature,
+    groupSize: config.groupSize,
+    batchSize: config.batchSize,
+  };
+  try {
+    return liveConfig(candidate, 'config');
+  } catch {
+    return undefined;
+  }
+}
+
+/** config.json's estimator options that are fixed for the run (band, confidence). */
+export function fixedOptionsOfRunConfig(config: Record<string, unknown> | undefined): FixedEstimatorOptions {
+  const options = config && isPlainObject(config.estimatorOptions) ? config.estimatorOptions : {};
+  try {
+    return fixedOptions({ band: options.band, confidence: options.confidence }, 'estimatorOptions');
+  } catch {
+    return {};
+  }
+}

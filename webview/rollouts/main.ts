@@ -1,0 +1,298 @@
+/**
+ * Entry of the Rollout Groups webview (bundled to dist/webview/rollouts.js): restores the saved view
+ * state, announces `webview/ready`, checks every host message with `parseRolloutsHostToWebview` (a bad
+ * one becomes a notice), folds the good ones into the model and redraws on the next frame. The list is
+ * virtualised (list.ts); the preview and the detail chart recompute advantages with src/core, cached
+ * per step and configuration.
+ */
+import { CONTROL } from '../../src/protocol/controls.js';
+import type { LiveConfig } from '../../src/protocol/liveConfig.js';
+import { ROLLOUTS, parseRolloutsHostToWebview } from '../../src/protocol/rolloutsWebview.js';
+import { WEBVIEW } from '../../src/protocol/webview.js';
+import { renderDetail } from './detail.js';
+import { element } from './dom.js';
+import { VirtualList } from './list.js';
+import {
+  type ConfigTimeline,
+  type DraftCheck,
+  type PanelControl,
+  type StepAdvantages,
+  addNotice,
+  allEstimatorAdvantages,
+  applyMessage,
+  checkDraft,
+  configTimeline,
+  createModel,
+  dismissFailed,
+  interventionRows,
+  intervenedPrompts,
+  navigate,
+  newControlId,
+  savedState,
+  sendControl,
+  setFollowLive,
+  visibleGroups,
+  computeStepAdvantages,
+} from './state.js';
+import { vscodeApi } from './vscodeApi.js';
+import { InterventionsSection, RolloutsHeader } from './view.js';
+import './rollouts.css';
+
+const MAX_NOTICE_CHARS = 400;
+
+const api = vscodeApi();
+const model = createModel(api.getState());
+
+function request(step: number | undefined): void {
+  if (step !== undefined) api.postMessage({ type: ROLLOUTS.requestStep, step });
+}
+
+function send(control: PanelControl): void {
+  api.postMessage(sendControl(model, control));
+  scheduleRender();
+}
+
+function select(promptId: string | undefined): void {
+  // Stay on this step while the details are open: a live step would replace the group under the user.
+  if (promptId) model.followLive = false;
+  model.selectedPromptId = promptId;
+  model.history = undefined;
+  model.revision++;
+  if (promptId) api.postMessage({ type: ROLLOUTS.requestPromptHistory, promptId });
+  scheduleRender();
+}
+
+const header = new RolloutsHeader(
+  {
+    navigate: (target) => {
+      request(navigate(model, target));
+      scheduleRender();
+    },
+    followLive: (follow) => {
+      request(setFollowLive(model, follow));
+      scheduleRender();
+    },
+    filtersChanged: (change) => {
+      model.filters = { ...model.filters, ...change };
+      model.revision++;
+      scheduleRender();
+    },
+    draftChanged: (field, value) => {
+      const draft = { ...model.draft };
+      if (value === undefined) delete draft[field];
+      else draft[field] = value;
+      model.draft = draft;
+      model.revision++;
+      scheduleRender();
+    },
+    togglePreview: () => {
+      model.previewOn = !model.previewOn;
+      model.revision++;
+      scheduleRender();
+    },
+    applyDraft: () => {
+      const check = currentCheck();
+      if (!check || Object.keys(check.errors).length > 0 || Object.keys(check.changes).length === 0) return;
+      send({ type: CONTROL.setConfig, controlId: newControlId('config'), changes: check.changes });
+      model.draft = {};
+    },
+    resetDraft: () => {
+      model.draft = {};
+      model.revision++;
+      scheduleRender();
+    },
+    undo: (targetControlId) => send({ type: CONTROL.undo, controlId: newControlId('undo'), targetControlId }),
+    dismissNotices: () => {
+      model.notices = [];
+      model.revision++;
+      scheduleRender();
+    },
+  },
+  model.filters,
+);
+
+const list = new VirtualList({
+  select: (promptId) => select(promptId),
+  setWeight: (promptId, weight) => send({ type: CONTROL.setGroupWeight, controlId: newControlId('weight'), promptId, weight }),
+  exclude: (promptId) => send({ type: CONTROL.excludePrompt, controlId: newControlId('exclude'), promptId }),
+});
+const detail = element('aside', 'group-detail');
+detail.hidden = true;
+detail.addEventListener('focusout', () => setTimeout(scheduleRender, 0));
+const empty = element('p', 'empty-message');
+const body = element('main', 'rollouts-body');
+body.append(list.root, detail);
+const interventions = new InterventionsSection(
+  (targetControlId) => send({ type: CONTROL.undo, controlId: newControlId('undo'), targetControlId }),
+  () => {
+    dismissFailed(model);
+    scheduleRender();
+  },
+);
+document.body.append(header.root, empty, body, interventions.root);
+
+// ---- caches of derived data ----
+
+let timelineKey: unknown[] = [];
+let timeline: ConfigTimeline | undefined;
+function currentTimeline(): ConfigTimeline | undefined {
+  const key = [model.baseConfig, model.interventions];
+  if (key[0] !== timelineKey[0] || key[1] !== timelineKey[1]) {
+    timeline = model.baseConfig ? configTimeline(model.baseConfig, model.interventions) : undefined;
+    timelineKey = key;
+  }
+  return timeline;
+}
+
+function currentCheck(): DraftCheck | undefined {
+  const config = currentTimeline()?.config;
+  return config ? checkDraft(model.draft, config) : undefined;
+}
+
+function configKey(config: LiveConfig): string {
+  return JSON.stringify(config);
+}
+
+let previewKey = '';
+let previewGroups: unknown;
+let previewLength = -1;
+let preview: StepAdvantages | undefined;
+function currentPreview(check: DraftCheck | undefined): StepAdvantages | undefined {
+  const shown = model.shown;
+  if (!model.previewOn || !check || !shown || Object.keys(check.errors).length > 0) return undefined;
+  const key = configKey(check.config);
+  if (key !== previewKey || previewGroups !== shown.groups || previewLength !== shown.groups.length) {
+    const result = computeStepAdvantages(shown.groups, check.config.estimator, check.config, model.fixedOptions);
+    if ('error' in result) {
+      addNotice(model, `Preview: ${result.error}`.slice(0, MAX_NOTICE_CHARS), 'warning');
+      preview = undefined;
+    } else {
+      preview = result;
+    }
+    previewKey = key;
+    previewGroups = shown.groups;
+    previewLength = shown.groups.length;
+  }
+  return preview;
+}
+
+let estimatorsKey: unknown[] = [];
+let estimators: ReturnType<typeof allEstimatorAdvantages> = {};
+function stepEstimators(): ReturnType<typeof allEstimatorAdvantages> {
+  const shown = model.shown;
+  if (!shown || !model.baseConfig) return {};
+  const key = [shown.groups, shown.groups.length, model.interventions, shown.step];
+  if (key.some((part, i) => part !== estimatorsKey[i])) {
+    const config = configTimeline(model.baseConfig, model.interventions, shown.step).config;
+    estimators = allEstimatorAdvantages(shown.groups, config, model.fixedOptions);
+    estimatorsKey = key;
+  }
+  return estimators;
+}
+
+// ---- rendering ----
+
+let frameRequested = false;
+let listKey: unknown[] = [];
+let detailKey: unknown[] = [];
+let detailPrompt = '';
+
+function scheduleRender(): void {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(render);
+}
+
+function render(): void {
+  frameRequested = false;
+  const check = currentCheck();
+  const previewed = currentPreview(check);
+  const shown = model.shown;
+  const intervened = intervenedPrompts(model);
+  const groups = shown?.groups ?? [];
+  const rows = visibleGroups(groups, model.filters, intervened);
+  header.render(model, currentTimeline(), check, rows.length);
+
+  const key = [groups, groups.length, JSON.stringify(model.filters), previewed, JSON.stringify([...intervened].map(([id, set]) => [id, [...set]])), model.run.live, model.run.imageBase, model.selectedPromptId];
+  if (key.some((part, i) => part !== listKey[i])) {
+    list.setData(groups, rows, {
+      imageBase: model.run.imageBase,
+      ...(previewed ? { preview: previewed } : {}),
+      intervened,
+      live: model.run.live,
+      ...(model.selectedPromptId ? { selectedPromptId: model.selectedPromptId } : {}),
+    });
+    listKey = key;
+  }
+
+  empty.hidden = groups.length > 0;
+  empty.textContent =
+    model.run.state === 'waiting'
+      ? 'Waiting for the run…'
+      : shown?.missing
+        ? `Step ${shown.step} has no rollouts file.`
+        : model.steps.length === 0
+          ? 'No rollout groups yet: they appear with the first step.'
+          : model.wantedStep !== undefined
+            ? `Loading step ${model.wantedStep}…`
+            : 'No groups in this step.';
+
+  const selectedIndex = model.selectedPromptId ? groups.findIndex((g) => g.promptId === model.selectedPromptId) : -1;
+  const group = selectedIndex >= 0 ? groups[selectedIndex] : undefined;
+  detail.hidden = !group;
+  body.classList.toggle('with-detail', !!group);
+  if (group && shown) {
+    const all = stepEstimators();
+    const dKey = [group, shown.step, model.history, previewed, all, model.run.live, model.run.imageBase];
+    const editing = document.activeElement !== null && document.activeElement !== detail && detail.contains(document.activeElement);
+    if (!editing && dKey.some((part, i) => part !== detailKey[i])) {
+      const perEstimator: Record<string, number[]> = {};
+      for (const [name, values] of Object.entries(all)) if (values) perEstimator[name] = values[selectedIndex];
+      renderDetail(
+        detail,
+        group,
+        {
+          step: shown.step,
+          imageBase: model.run.imageBase,
+          live: model.run.live,
+          ...(shown.estimator ? { estimator: shown.estimator } : {}),
+          estimators: perEstimator,
+          ...(previewed ? { preview: previewed.advantages[selectedIndex] } : {}),
+          ...(model.history?.promptId === group.promptId ? { history: model.history.points } : {}),
+        },
+        {
+          close: () => select(undefined),
+          relabel: (rollout, reward) => send({ type: CONTROL.relabel, controlId: newControlId('relabel'), step: shown.step, promptId: group.promptId, rollout, reward }),
+          exclude: () => send({ type: CONTROL.excludePrompt, controlId: newControlId('exclude'), promptId: group.promptId }),
+          setWeight: (weight) => send({ type: CONTROL.setGroupWeight, controlId: newControlId('weight'), promptId: group.promptId, weight }),
+        },
+      );
+      if (detailPrompt !== `${shown.step}:${group.promptId}`) detail.scrollTop = 0;
+      detailPrompt = `${shown.step}:${group.promptId}`;
+      detailKey = dKey;
+    }
+  } else {
+    detailKey = [];
+  }
+
+  interventions.render(interventionRows(model));
+  api.setState(savedState(model));
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const parsed = parseRolloutsHostToWebview(event.data);
+  if (!parsed.ok) {
+    addNotice(model, `Ignored a message from the host: ${parsed.error}`.slice(0, MAX_NOTICE_CHARS));
+  } else {
+    const message = parsed.value;
+    applyMessage(model, message);
+    // After a new run message, go back to the step shown before a reload (when not following).
+    if (message.type === ROLLOUTS.run && !model.followLive && model.wantedStep !== undefined) request(model.wantedStep);
+    if (message.type === ROLLOUTS.run && model.selectedPromptId) api.postMessage({ type: ROLLOUTS.requestPromptHistory, promptId: model.selectedPromptId });
+  }
+  scheduleRender();
+});
+
+scheduleRender();
+const restored = savedState(model);
+api.postMessage({ type: WEBVIEW.ready, ...(restored.lastStep !== undefined ? { lastStep: restored.lastStep } : {}) });
