@@ -16,38 +16,55 @@ import torch.nn.functional as F
 
 
 class Policy(torch.nn.Module):
-    def __init__(self, qvocab=5, rvocab=12, qlen=12, patches=64, dim=32, hidden=64, sum_slots=4, soft_slots=4, levels=16):
+    def __init__(self, qvocab=5, rvocab=12, qlen=12, patches=64, dim=32, hidden=64, terms=3, levels=16, number_token=2):
         super().__init__()
         h = hidden
-        self.h, self.n, self.dim, self.sum_slots, self.soft_slots, self.levels = h, patches, dim, sum_slots, soft_slots, levels
-        slots = sum_slots + soft_slots
-        context = 2 * h + sum_slots * levels + soft_slots * h
+        self.h, self.n, self.dim, self.terms, self.qvocab = h, patches, dim, terms, qvocab
+        self.code_width = qvocab * (qlen + 1)
+        context = h + 2
+        slots = terms + 1
         p = lambda *shape: torch.nn.Parameter(torch.empty(*shape).uniform_(-0.1, 0.1))
-        self.q_emb, self.q_bias = p(qvocab * (qlen + 1), h), p(h)
-        self.patch_kernel, self.patch_cond, self.patch_bias = p(dim, h), p(h, h), p(h)
-        self.att_kernel, self.att_direct, self.att_bias = p(h, slots), p(dim, slots), p(slots)
-        self.count_mix, self.count_bias = p(sum_slots, sum_slots), p(sum_slots)
+        self.q_emb, self.q_bias = p(self.code_width, h), p(h)
+        self.term_emb, self.term_bias, self.term_obj, self.term_offset = p(qvocab, dim), p(qvocab, 1), p(dim, 1), p(terms)
+        self.result_kernel, self.result_bias = p(qvocab, 1), p(terms)
         self.init_kernel, self.init_bias = p(context, h), p(h)
         self.ctx_kernel, self.in_bias = p(context, 3 * h), p(3 * h)
         self.dec_emb, self.rec_kernel, self.rec_bias = p(rvocab, 3 * h), p(h, 3 * h), p(3 * h)
+        self.ptr_kernel, self.ptr_bias = p(h, slots), p(slots)
         self.out_kernel, self.out_bias = p(h, rvocab - 1), p(rvocab - 1)
-        self.register_buffer('thresholds', torch.arange(levels, dtype=torch.float32) + 0.5)
+        # Count pointer map: number token j gets -sum_k a_k (x_k - j)^2 from the moments (sum a x^2, sum a x, sum a).
+        pointer = torch.zeros(3, rvocab - 1)
+        for j in range(levels):
+            c = number_token + j - 1
+            if 0 <= c < rvocab - 1:
+                pointer[0, c], pointer[1, c], pointer[2, c] = -1.0, 2.0 * j, -float(j * j)
+        self.register_buffer('pointer', pointer)
 
     def prefix(self, patches, questions):
-        P, n, h = patches.shape[0], self.n, self.h
-        q = torch.tanh(questions @ self.q_emb + self.q_bias)
-        cond = (q @ self.patch_cond + self.patch_bias).unsqueeze(1)
-        flat = patches.reshape(P * n, self.dim)
-        gated = torch.relu((flat @ self.patch_kernel).reshape(P, n, h) + cond)
-        scores = (gated.reshape(P * n, h) @ self.att_kernel + flat @ self.att_direct + self.att_bias).reshape(P, n, -1)
-        counts = torch.sigmoid(scores[:, :, : self.sum_slots]).sum(1) @ self.count_mix + self.count_bias
-        thermo = torch.sigmoid(2 * (counts.unsqueeze(2) - self.thresholds)).reshape(P, -1)
-        weights = torch.softmax(scores[:, :, self.sum_slots :].transpose(1, 2), dim=-1)
-        pooled = (weights @ gated).reshape(P, -1)
-        context = torch.cat([q, gated.sum(1) / 8, thermo, pooled], 1)
-        return torch.tanh(context @ self.init_kernel + self.init_bias), context @ self.ctx_kernel + self.in_bias
+        P, n, K = patches.shape[0], self.n, self.terms
+        code = questions[:, : self.code_width]
+        clauses = questions[:, self.code_width : self.code_width + K * self.qvocab].reshape(P * K, self.qvocab)
+        q = torch.tanh(code @ self.q_emb + self.q_bias)
+        directions = (clauses @ self.term_emb).reshape(P, K, self.dim).transpose(1, 2)
+        matches = patches @ directions
+        objectness = (patches.reshape(P * n, self.dim) @ self.term_obj).reshape(P, n, 1)
+        clause_bias = (clauses @ self.term_bias).reshape(P, 1, K)
+        counts = torch.sigmoid(4 * (matches + objectness + clause_bias) + self.term_offset).sum(1)
+        weights = (clauses @ self.result_kernel).reshape(P, K) + self.result_bias
+        result = (counts * weights).sum(1, keepdim=True)
+        diff = counts[:, :1] - counts[:, 1:2]
+        comparison = torch.sigmoid(4 * (torch.cat([diff, -diff], 1) - 0.5))
+        context = torch.cat([q, comparison], 1)
+        slots = torch.cat([counts, result], 1)
+        return torch.tanh(context @ self.init_kernel + self.init_bias), context @ self.ctx_kernel + self.in_bias, slots
 
-    def step(self, previous_onehot, state, context_gates):
+    def head(self, state, slots):
+        a = F.softplus(state @ self.ptr_kernel + self.ptr_bias)
+        ax = a * slots
+        moments = torch.cat([(ax * slots).sum(1, keepdim=True), ax.sum(1, keepdim=True), a.sum(1, keepdim=True)], 1)
+        return state @ self.out_kernel + self.out_bias + moments @ self.pointer
+
+    def step(self, previous_onehot, state, context_gates, slots):
         h = self.h
         x = previous_onehot @ self.dec_emb + context_gates
         hg = state @ self.rec_kernel + self.rec_bias
@@ -55,11 +72,11 @@ class Policy(torch.nn.Module):
         z = torch.sigmoid(x[:, h : 2 * h] + hg[:, h : 2 * h])
         n = torch.tanh(x[:, 2 * h :] + r * hg[:, 2 * h :])
         state = n + z * (state - n)
-        return state @ self.out_kernel + self.out_bias, state
+        return self.head(state, slots), state
 
     def teacher_forced(self, patches, questions, index, previous_onehot, length):
-        state, gates = self.prefix(patches, questions)
-        state, gates = state.index_select(0, index), gates.index_select(0, index)
+        state, gates, slots = self.prefix(patches, questions)
+        state, gates, slots = state.index_select(0, index), gates.index_select(0, index), slots.index_select(0, index)
         B = index.shape[0]
         xg = (previous_onehot @ self.dec_emb).reshape(B, length, -1) + gates.unsqueeze(1)
         logits = []
@@ -71,7 +88,7 @@ class Policy(torch.nn.Module):
             z = torch.sigmoid(x[:, h : 2 * h] + hg[:, h : 2 * h])
             n = torch.tanh(x[:, 2 * h :] + r * hg[:, 2 * h :])
             state = n + z * (state - n)
-            logits.append(state @ self.out_kernel + self.out_bias)
+            logits.append(self.head(state, slots))
         return torch.stack(logits, 1)  # [B, L, V-1]
 
 
@@ -101,18 +118,19 @@ def main():
     model = Policy(qvocab=qvocab, rvocab=rvocab, qlen=qlen, hidden=args.hidden)
     P, B = args.prompts, args.prompts * args.group
     patches = torch.rand(P, 64, 32)
-    questions = torch.zeros(P, qvocab * (qlen + 1))
+    questions = torch.zeros(P, qvocab * (qlen + 1) + 3 * qvocab)
     questions[:, 1] = questions[:, 2] = questions[:, 3] = 1
+    questions[:, qvocab * (qlen + 1) + 1] = questions[:, qvocab * (qlen + 1) + 2] = questions[:, qvocab * (qlen + 1) + 3] = 1
     index = torch.arange(P).repeat_interleave(args.group)
 
     @torch.no_grad()
     def rollout():
-        state, gates = model.prefix(patches, questions)
-        state, gates = state.index_select(0, index), gates.index_select(0, index)
+        state, gates, slots = model.prefix(patches, questions)
+        state, gates, slots = state.index_select(0, index), gates.index_select(0, index), slots.index_select(0, index)
         previous = torch.zeros(B, dtype=torch.long)
         tokens, logprobs, entropies = [], [], []
         for _ in range(length):
-            logits, state = model.step(F.one_hot(previous, rvocab).float(), state, gates)
+            logits, state = model.step(F.one_hot(previous, rvocab).float(), state, gates, slots)
             logp = torch.log_softmax(logits / temperature, -1)
             choice = torch.multinomial(logp.exp(), 1).squeeze(1)
             logprobs.append(logp.gather(1, choice.unsqueeze(1)).squeeze(1))

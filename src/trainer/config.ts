@@ -18,7 +18,11 @@ import {
 export interface TrainConfig {
   /** Seed of everything random: task sampling, initial weights, rollouts. */
   seed: number;
-  /** Total RL steps (one batch of prompts x rollouts and one update each). The default session (600 steps) fits in a few minutes on 2 CPU cores. */
+  /**
+   * Total RL steps (one batch of prompts x rollouts and one update each). The default session (1000 steps,
+   * ~0.1-0.2 s each, plus a ~20 s warm-up on a fresh machine) fits in under 5 minutes on 2 CPU cores; the
+   * held-out accuracy keeps rising through it (seed 1: +6.3 points at 600 steps, +7.9 at 1000; seed 2: +12.2 at 1000).
+   */
   steps: number;
   /** Prompts per step (B). */
   batchSize: number;
@@ -68,7 +72,7 @@ export interface TrainConfig {
 
 const schema: OptionSchema<Omit<TrainConfig, 'estimatorOptions'>> = {
   seed: numberOption('Seed of everything random.', 1, { min: 0, max: 2 ** 31 - 1, integer: true }),
-  steps: numberOption('Total RL steps.', 600, { min: 1, max: 1_000_000, integer: true }),
+  steps: numberOption('Total RL steps.', 1000, { min: 1, max: 1_000_000, integer: true }),
   batchSize: numberOption('Prompts per step.', 32, { min: 1, max: 1024, integer: true }),
   groupSize: numberOption('Rollouts per prompt.', 8, { min: 1, max: 64, integer: true }),
   estimator: choiceOption('Advantage estimator.', 'durian', ESTIMATOR_NAMES),

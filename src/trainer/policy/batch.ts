@@ -5,7 +5,7 @@
  * The encodings here (question multi-hot, previous-token one-hot, targets, mask) are built in JS so tfjs and
  * the ONNX sampler see identical inputs and need no gather (whose gradient the wasm backend lacks).
  */
-import { type PolicyConfig, questionFeatureSize } from './config.js';
+import { type PolicyConfig, questionCodeSize, questionFeatureSize } from './config.js';
 
 export interface PolicyBatch {
   /** Patch features, float32 [P, patchCount, patchDim]. */
@@ -63,20 +63,28 @@ export function checkBatch(batch: PolicyBatch, config: PolicyConfig): BatchShape
 }
 
 /**
- * Question multi-hot [P, Vq * (Lmax + 1)]: for each non-pad token t at position j, a 1 at t (bag of words)
- * and a 1 at Vq * (1 + j) + t (word at a position, so "red - blue" differs from "blue - red").
+ * Question features [P, Vq * (Lmax + 1) + K * Vq]. First the question code's multi-hot: for each non-pad
+ * token t at position j, a 1 at t (bag of words) and a 1 at Vq * (1 + j) + t (word at a position, so
+ * "red - blue" differs from "blue - red"). Then one bag of words per term clause k = 0..K-1 (K = sumSlots):
+ * the question is cut before each separator token (config.separatorTokens, e.g. 'plus', 'minus', 'than'),
+ * the separator opening clause k belongs to it, and clauses past the K-th join the last one.
  */
 export function questionFeatures(questions: Int32Array, questionLength: number, config: PolicyConfig): Float32Array {
   const width = questionFeatureSize(config);
   const vocab = config.questionVocabSize;
+  const clauses = questionCodeSize(config);
+  const separators = new Set(config.separatorTokens);
   const prompts = questions.length / questionLength;
   const out = new Float32Array(prompts * width);
   for (let p = 0; p < prompts; p++) {
+    let clause = 0;
     for (let j = 0; j < questionLength; j++) {
       const id = questions[p * questionLength + j];
       if (id === 0) continue;
       out[p * width + id] += 1;
       out[p * width + vocab * (1 + j) + id] += 1;
+      if (separators.has(id) && j > 0) clause = Math.min(clause + 1, config.sumSlots - 1);
+      out[p * width + clauses + clause * vocab + id] += 1;
     }
   }
   return out;

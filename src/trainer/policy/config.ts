@@ -1,3 +1,5 @@
+import { QUESTION_VOCAB, numberTokenId } from '../tasks/vocab.js';
+
 /**
  * Sizes of the policy model (one typed config with defaults). The vocabularies come from the task suite;
  * the rest sets the capacity. Token id 0 is padding in both vocabularies; the decoder's input id 0 doubles
@@ -17,18 +19,26 @@ export interface PolicyConfig {
   /** Patches per image and features per patch, from the frozen encoder. */
   patchCount: number;
   patchDim: number;
-  /** Width of the question code, patch projection and GRU state. */
+  /** Width of the question code and the GRU state. */
   hiddenSize: number;
-  /** Attention slots whose weights are sigmoid gates summed over patches (soft counts). */
+  /**
+   * Term slots: the question is cut into clauses at its separator words (term k = the words after the k-th
+   * separator), and each term slot counts the patches whose gate sigmoid(gain (F u_k + F v + b_k) + o_k)
+   * is open, with u_k, b_k the sums of the clause's word vectors / biases and v a shared objectness vector.
+   * A result slot adds the term counts with signed weights read from the clauses' words (plus / minus / than).
+   */
   sumSlots: number;
-  /** Attention slots whose weights are a softmax over patches (pooled features). */
+  /** Unused (kept for config compatibility); must be 0. */
   softmaxSlots: number;
   /**
-   * Counts are mixed linearly (so slots can be added or subtracted) and each mixed count is coded as a
-   * thermometer: sigmoid(2 (m - k - 1/2)) for k = 0..countLevels-1, so "count = k" is a difference of two
-   * adjacent units and digits become linearly readable.
+   * Number tokens the count pointer can write: the tokens numberToken .. numberToken + countLevels - 1
+   * stand for 0 .. countLevels - 1 (clipped to the vocabulary).
    */
   countLevels: number;
+  /** Response token of the number 0 (default: the built-in task suite's). */
+  numberToken: number;
+  /** Question tokens that start a new term clause (default: the built-in suite's 'plus', 'minus', 'than'). */
+  separatorTokens: readonly number[];
   /** Seed of the weight initialiser. */
   seed: number;
 }
@@ -39,9 +49,11 @@ export const DEFAULT_POLICY_CONFIG: Readonly<Omit<PolicyConfig, 'questionVocabSi
   patchCount: 64,
   patchDim: 32,
   hiddenSize: 64,
-  sumSlots: 4,
-  softmaxSlots: 4,
+  sumSlots: 3,
+  softmaxSlots: 0,
   countLevels: 16,
+  numberToken: numberTokenId(0),
+  separatorTokens: Object.freeze(['plus', 'minus', 'than'].map((word) => QUESTION_VOCAB.indexOf(word))),
   seed: 0,
 });
 
@@ -59,8 +71,14 @@ export function resolvePolicyConfig(input: PolicyConfigInput): PolicyConfig {
   const config: PolicyConfig = { ...DEFAULT_POLICY_CONFIG, ...input };
   positiveInteger(config, 'questionVocabSize', 2);
   positiveInteger(config, 'responseVocabSize', 3);
-  for (const key of ['maxQuestionLength', 'maxResponseLength', 'patchCount', 'patchDim', 'hiddenSize', 'sumSlots', 'softmaxSlots', 'countLevels'] as const) {
+  for (const key of ['maxQuestionLength', 'maxResponseLength', 'patchCount', 'patchDim', 'hiddenSize', 'countLevels'] as const) {
     positiveInteger(config, key);
+  }
+  positiveInteger(config, 'sumSlots', 2);
+  if (config.softmaxSlots !== 0) throw new RangeError(`policy config: softmaxSlots must be 0 (no softmax slots in this model), got ${config.softmaxSlots}`);
+  positiveInteger(config, 'numberToken');
+  if (!Array.isArray(config.separatorTokens) || !config.separatorTokens.every((id) => Number.isInteger(id))) {
+    throw new RangeError('policy config: separatorTokens must be an array of token ids');
   }
   if (!Number.isInteger(config.eosToken) || config.eosToken < 1 || config.eosToken >= config.responseVocabSize) {
     throw new RangeError(`policy config: eosToken must be in 1..${config.responseVocabSize - 1}, got ${config.eosToken}`);
@@ -69,14 +87,24 @@ export function resolvePolicyConfig(input: PolicyConfigInput): PolicyConfig {
   return config;
 }
 
-/** Width of the question multi-hot: token-only slots plus one slot per (token, position). */
-export function questionFeatureSize(config: PolicyConfig): number {
+/** Width of the question code's multi-hot: token-only slots plus one slot per (token, position). */
+export function questionCodeSize(config: PolicyConfig): number {
   return config.questionVocabSize * (config.maxQuestionLength + 1);
 }
 
-/** Width of the prompt context: question code, summed patch features, count thermometers, softmax-pooled features. */
+/** Width of the question features: the question code's multi-hot, then one bag of words per term clause. */
+export function questionFeatureSize(config: PolicyConfig): number {
+  return questionCodeSize(config) + config.sumSlots * config.questionVocabSize;
+}
+
+/** Count slots the decoder's pointer reads: one per term, then the result. */
+export function pointerSlots(config: PolicyConfig): number {
+  return config.sumSlots + 1;
+}
+
+/** Width of the prompt context: question code and the two comparison units (term 1 > term 2, term 1 < term 2). */
 export function contextSize(config: PolicyConfig): number {
-  return 2 * config.hiddenSize + config.sumSlots * config.countLevels + config.softmaxSlots * config.hiddenSize;
+  return config.hiddenSize + 2;
 }
 
 /** Output classes: response ids 1..V-1 (class c is token c + 1). */

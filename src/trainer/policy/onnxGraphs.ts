@@ -2,26 +2,25 @@
  * The sampler's two ONNX graphs, built with the project's OnnxGraphBuilder. Every weight is a graph INPUT,
  * so each session is created once and the current tfjs weights are fed on every call (no rebuild per step).
  *
- * - prefix: patches [P, n, D] + question multi-hot [P, Wq] -> initial GRU state [P, H] and the context's
- *   input-gate term [P, 3H] (steps 1-5 of forward.ts);
- * - step: previous-token one-hot [B, Vr], state [B, H], context gates [B, 3H] -> logits [B, Vr - 1] and
- *   the next state (one GRU step and the output layer).
+ * - prefix: patches [P, n, D] + question features [P, Wq] -> initial GRU state [P, H], the context's
+ *   input-gate term [P, 3H] and the count slots [P, K + 1] (steps 1-4 of forward.ts);
+ * - step: previous-token one-hot [B, Vr], state [B, H], context gates [B, 3H], count slots [B, K + 1] ->
+ *   logits [B, Vr - 1] and the next state (one GRU step, the output layer and the count pointer).
  *
  * The ops mirror forward.ts one for one, so sampled log-probs equal the teacher-forced ones of tfjs.
  */
 import { OnnxGraphBuilder } from '../onnx/builder.js';
-import { type PolicyConfig, outputSize, questionFeatureSize } from './config.js';
-import { COUNT_GAIN, PATCH_SUM_SCALE, countThresholds } from './forward.js';
+import { type PolicyConfig, outputSize, pointerSlots, questionCodeSize, questionFeatureSize } from './config.js';
+import { COMPARE_GAIN, GATE_GAIN, pointerMatrix } from './forward.js';
 import { type ParameterName, parameterSpecs } from './parameters.js';
 
 export const PREFIX_PARAMETERS: readonly ParameterName[] = [
-  'question.embedding', 'question.bias', 'patch.kernel', 'patch.condition', 'patch.bias', 'attention.kernel',
-  'attention.direct', 'attention.bias', 'count.mix', 'count.bias', 'decoder.init.kernel', 'decoder.init.bias',
-  'decoder.context.kernel', 'decoder.input.bias',
+  'question.embedding', 'question.bias', 'term.embedding', 'term.bias', 'term.objectness', 'term.offset',
+  'result.kernel', 'result.bias', 'decoder.init.kernel', 'decoder.init.bias', 'decoder.context.kernel', 'decoder.input.bias',
 ];
 
 export const STEP_PARAMETERS: readonly ParameterName[] = [
-  'decoder.embedding', 'decoder.recurrent.kernel', 'decoder.recurrent.bias', 'output.kernel', 'output.bias',
+  'decoder.embedding', 'decoder.recurrent.kernel', 'decoder.recurrent.bias', 'pointer.kernel', 'pointer.bias', 'output.kernel', 'output.bias',
 ];
 
 function weightInputs(g: OnnxGraphBuilder, config: PolicyConfig, names: readonly ParameterName[]): Record<string, string> {
@@ -40,40 +39,36 @@ export function buildPrefixGraph(config: PolicyConfig): Uint8Array {
   const g = new OnnxGraphBuilder({ name: 'policy_prefix' });
   const h = config.hiddenSize;
   const n = config.patchCount;
-  const slots = config.sumSlots + config.softmaxSlots;
-  const patches = g.input('patches', 'float32', ['prompts', n, config.patchDim]);
+  const d = config.patchDim;
+  const terms = config.sumSlots;
+  const vocab = config.questionVocabSize;
+  const codeWidth = questionCodeSize(config);
+  const patches = g.input('patches', 'float32', ['prompts', n, d]);
   const questions = g.input('questions', 'float32', ['prompts', questionFeatureSize(config)]);
   const w = weightInputs(g, config, PREFIX_PARAMETERS);
   const axis1 = g.int64Constant([1]);
 
-  const question = g.op('Tanh', [dense(g, questions, w['question.embedding'], w['question.bias'])]);
-  const condition = g.op('Unsqueeze', [dense(g, question, w['patch.condition'], w['patch.bias']), axis1]);
-  const flat = g.op('Reshape', [patches, g.int64Constant([-1, config.patchDim])]);
-  const projected = g.op('Reshape', [g.op('MatMul', [flat, w['patch.kernel']]), g.int64Constant([-1, n, h])]);
-  const gated = g.op('Relu', [g.op('Add', [projected, condition])]);
-  const direct = dense(g, flat, w['attention.direct'], w['attention.bias']);
-  const flatGated = g.op('Reshape', [gated, g.int64Constant([-1, h])]);
-  const scores = g.op('Reshape', [g.op('Add', [g.op('MatMul', [flatGated, w['attention.kernel']]), direct]), g.int64Constant([-1, n, slots])]);
-  const parts = [question, g.op('Mul', [g.op('ReduceSum', [gated, axis1], { keepdims: 0 }), g.constant([PATCH_SUM_SCALE], [])])];
-
-  const axis2 = g.int64Constant([2]);
-  if (config.sumSlots > 0) {
-    const gateScores = g.op('Slice', [scores, g.int64Constant([0]), g.int64Constant([config.sumSlots]), axis2]);
-    const slotCounts = g.op('ReduceSum', [g.op('Sigmoid', [gateScores]), axis1], { keepdims: 0 });
-    const counts = dense(g, slotCounts, w['count.mix'], w['count.bias']);
-    const thresholds = g.constant(countThresholds(config.countLevels), [1, 1, config.countLevels]);
-    const shifted = g.op('Sub', [g.op('Unsqueeze', [counts, axis2]), thresholds]);
-    const thermometer = g.op('Sigmoid', [g.op('Mul', [shifted, g.constant([COUNT_GAIN], [])])]);
-    parts.push(g.op('Reshape', [thermometer, g.int64Constant([-1, config.sumSlots * config.countLevels])]));
-  }
-  if (config.softmaxSlots > 0) {
-    const poolScores = g.op('Slice', [scores, g.int64Constant([config.sumSlots]), g.int64Constant([slots]), axis2]);
-    const weights = g.op('Softmax', [g.op('Transpose', [poolScores], { perm: [0, 2, 1] })], { axis: -1 });
-    parts.push(g.op('Reshape', [g.op('MatMul', [weights, gated]), g.int64Constant([-1, config.softmaxSlots * h])]));
-  }
-  const context = g.op('Concat', parts, { axis: 1 });
+  const code = g.op('Slice', [questions, g.int64Constant([0]), g.int64Constant([codeWidth]), axis1]);
+  const clauses = g.op('Reshape', [g.op('Slice', [questions, g.int64Constant([codeWidth]), g.int64Constant([codeWidth + terms * vocab]), axis1]), g.int64Constant([-1, vocab])]);
+  const question = g.op('Tanh', [dense(g, code, w['question.embedding'], w['question.bias'])]);
+  const directions = g.op('Transpose', [g.op('Reshape', [g.op('MatMul', [clauses, w['term.embedding']]), g.int64Constant([-1, terms, d])])], { perm: [0, 2, 1] });
+  const matches = g.op('MatMul', [patches, directions]);
+  const flat = g.op('Reshape', [patches, g.int64Constant([-1, d])]);
+  const objectness = g.op('Reshape', [g.op('MatMul', [flat, w['term.objectness']]), g.int64Constant([-1, n, 1])]);
+  const clauseBias = g.op('Reshape', [g.op('MatMul', [clauses, w['term.bias']]), g.int64Constant([-1, 1, terms])]);
+  const logits = g.op('Add', [g.op('Mul', [g.op('Add', [g.op('Add', [matches, objectness]), clauseBias]), g.constant([GATE_GAIN], [])]), w['term.offset']]);
+  const counts = g.op('ReduceSum', [g.op('Sigmoid', [logits]), axis1], { keepdims: 0 });
+  const weights = g.op('Add', [g.op('Reshape', [g.op('MatMul', [clauses, w['result.kernel']]), g.int64Constant([-1, terms])]), w['result.bias']]);
+  const result = g.op('ReduceSum', [g.op('Mul', [counts, weights]), axis1], { keepdims: 1 });
+  const first = g.op('Slice', [counts, g.int64Constant([0]), g.int64Constant([1]), axis1]);
+  const second = g.op('Slice', [counts, g.int64Constant([1]), g.int64Constant([2]), axis1]);
+  const difference = g.op('Sub', [first, second]);
+  const both = g.op('Concat', [difference, g.op('Neg', [difference])], { axis: 1 });
+  const comparison = g.op('Sigmoid', [g.op('Mul', [g.op('Sub', [both, g.constant([0.5], [])]), g.constant([COMPARE_GAIN], [])])]);
+  const context = g.op('Concat', [question, comparison], { axis: 1 });
   g.output(g.op('Tanh', [dense(g, context, w['decoder.init.kernel'], w['decoder.init.bias'])], undefined, 'state'), 'float32', ['prompts', h]);
   g.output(dense(g, context, w['decoder.context.kernel'], w['decoder.input.bias'], 'context_gates'), 'float32', ['prompts', 3 * h]);
+  g.output(g.op('Concat', [counts, result], { axis: 1 }, 'slots'), 'float32', ['prompts', pointerSlots(config)]);
   return g.toBytes();
 }
 
@@ -83,8 +78,10 @@ export function buildStepGraph(config: PolicyConfig): Uint8Array {
   const previous = g.input('previous', 'float32', ['batch', config.responseVocabSize]);
   const state = g.input('state', 'float32', ['batch', h]);
   const contextGates = g.input('context_gates', 'float32', ['batch', 3 * h]);
+  const slots = g.input('slots', 'float32', ['batch', pointerSlots(config)]);
   const w = weightInputs(g, config, STEP_PARAMETERS);
   const split = g.int64Constant([h, h, h]);
+  const axis1 = g.int64Constant([1]);
   const inputGates = g.op('Add', [g.op('MatMul', [previous, w['decoder.embedding']]), contextGates]);
   const hiddenGates = dense(g, state, w['decoder.recurrent.kernel'], w['decoder.recurrent.bias']);
   const [xr, xz, xn] = g.node('Split', [inputGates, split], { outputs: 3, attributes: { axis: 1 } });
@@ -93,7 +90,16 @@ export function buildStepGraph(config: PolicyConfig): Uint8Array {
   const update = g.op('Sigmoid', [g.op('Add', [xz, hz])]);
   const candidate = g.op('Tanh', [g.op('Add', [xn, g.op('Mul', [reset, hn])])]);
   const next = g.op('Add', [candidate, g.op('Mul', [update, g.op('Sub', [state, candidate])])], undefined, 'next_state');
-  g.output(dense(g, next, w['output.kernel'], w['output.bias'], 'logits'), 'float32', ['batch', outputSize(config)]);
+  const base = dense(g, next, w['output.kernel'], w['output.bias']);
+  const weights = g.op('Softplus', [dense(g, next, w['pointer.kernel'], w['pointer.bias'])]);
+  const weighted = g.op('Mul', [weights, slots]);
+  const moments = g.op('Concat', [
+    g.op('ReduceSum', [g.op('Mul', [weighted, slots]), axis1], { keepdims: 1 }),
+    g.op('ReduceSum', [weighted, axis1], { keepdims: 1 }),
+    g.op('ReduceSum', [weights, axis1], { keepdims: 1 }),
+  ], { axis: 1 });
+  const map = g.constant(pointerMatrix(config), [3, outputSize(config)]);
+  g.output(g.op('Add', [base, g.op('MatMul', [moments, map])], undefined, 'logits'), 'float32', ['batch', outputSize(config)]);
   g.output(next, 'float32', ['batch', h]);
   return g.toBytes();
 }

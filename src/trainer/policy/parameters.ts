@@ -5,19 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng.js';
-import { type PolicyConfig, contextSize, outputSize, questionFeatureSize } from './config.js';
+import { type PolicyConfig, contextSize, outputSize, pointerSlots, questionCodeSize } from './config.js';
 
 export type ParameterName =
   | 'question.embedding'
   | 'question.bias'
-  | 'patch.kernel'
-  | 'patch.condition'
-  | 'patch.bias'
-  | 'attention.kernel'
-  | 'attention.direct'
-  | 'attention.bias'
-  | 'count.mix'
-  | 'count.bias'
+  | 'term.embedding'
+  | 'term.bias'
+  | 'term.objectness'
+  | 'term.offset'
+  | 'result.kernel'
+  | 'result.bias'
   | 'decoder.init.kernel'
   | 'decoder.init.bias'
   | 'decoder.context.kernel'
@@ -25,6 +23,8 @@ export type ParameterName =
   | 'decoder.input.bias'
   | 'decoder.recurrent.kernel'
   | 'decoder.recurrent.bias'
+  | 'pointer.kernel'
+  | 'pointer.bias'
   | 'output.kernel'
   | 'output.bias';
 
@@ -43,25 +43,25 @@ interface ParameterSpec {
 export function parameterSpecs(config: PolicyConfig): Record<ParameterName, ParameterSpec> {
   const h = config.hiddenSize;
   const gates = 3 * h;
-  const slots = config.sumSlots + config.softmaxSlots;
+  const terms = config.sumSlots;
+  const vocab = config.questionVocabSize;
   const context = contextSize(config);
-  const questionWidth = questionFeatureSize(config);
   const classes = outputSize(config);
   const matrix = (rows: number, cols: number, fans = rows + cols): ParameterSpec => ({ shape: [rows, cols], fans });
+  const zeros = (rows: number, cols: number): ParameterSpec => ({ shape: [rows, cols], fans: 0 });
   const bias = (size: number, fill = 0): ParameterSpec => ({ shape: [size], fans: 0, fill });
-  // Sum slots start mostly closed (sigmoid(-2) ~ 0.12, set in initialWeights) so initial counts are small.
-  const attentionBias = bias(slots);
   return {
-    'question.embedding': matrix(questionWidth, h, 2 * config.maxQuestionLength + h),
+    'question.embedding': matrix(questionCodeSize(config), h, 2 * config.maxQuestionLength + h),
     'question.bias': bias(h),
-    'patch.kernel': matrix(config.patchDim, h),
-    'patch.condition': matrix(h, h),
-    'patch.bias': bias(h),
-    'attention.kernel': matrix(h, slots),
-    'attention.direct': matrix(config.patchDim, slots),
-    'attention.bias': attentionBias,
-    'count.mix': { shape: [config.sumSlots, config.sumSlots], fans: 0 },
-    'count.bias': bias(config.sumSlots),
+    // The term gates start equal for every word and patch (zero word vectors): all gates closed at
+    // sigmoid(term.offset) = sigmoid(-4), so every count starts near 1 and the pointer's gradient moves it.
+    'term.embedding': zeros(vocab, config.patchDim),
+    'term.bias': zeros(vocab, 1),
+    'term.objectness': zeros(config.patchDim, 1),
+    'term.offset': bias(terms, -4),
+    // Result = sum_k (words of clause k) . result.kernel + result.bias[k]) n_k; starts as n_1 (set in initialWeights).
+    'result.kernel': zeros(vocab, 1),
+    'result.bias': bias(terms),
     'decoder.init.kernel': matrix(context, h),
     'decoder.init.bias': bias(h),
     'decoder.context.kernel': matrix(context, gates),
@@ -69,6 +69,9 @@ export function parameterSpecs(config: PolicyConfig): Record<ParameterName, Para
     'decoder.input.bias': bias(gates),
     'decoder.recurrent.kernel': matrix(h, gates),
     'decoder.recurrent.bias': bias(gates),
+    // Pointer weights softplus(h W + b) per count slot start small (softplus(-2) ~ 0.13).
+    'pointer.kernel': matrix(h, pointerSlots(config)),
+    'pointer.bias': bias(pointerSlots(config), -2),
     'output.kernel': matrix(h, classes),
     'output.bias': bias(classes),
   };
@@ -98,10 +101,7 @@ export function initialWeights(config: PolicyConfig): Weights {
     }
     out[name] = values;
   }
-  for (let k = 0; k < config.sumSlots; k++) {
-    out['attention.bias'][k] = -2;
-    out['count.mix'][k * config.sumSlots + k] = 1; // start as the identity: mixed count = slot count
-  }
+  out['result.bias'][0] = 1; // the result starts as the first term's count
   return out;
 }
 

@@ -8,7 +8,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { questionFeatures } from './batch.js';
-import { type PolicyConfig, outputSize, questionFeatureSize } from './config.js';
+import { type PolicyConfig, outputSize, pointerSlots, questionFeatureSize } from './config.js';
 import { PREFIX_PARAMETERS, STEP_PARAMETERS, buildPrefixGraph, buildStepGraph } from './onnxGraphs.js';
 import { type Weights, checkWeights, parameterSpecs } from './parameters.js';
 
@@ -112,13 +112,17 @@ export class PolicySampler {
     });
     const promptState = prefixOut.state.data as Float32Array;
     const promptGates = prefixOut.context_gates.data as Float32Array;
+    const promptSlots = prefixOut.slots.data as Float32Array;
+    const k = pointerSlots(config);
 
     const sequences = promptIndex.length;
     let state: Float32Array = new Float32Array(sequences * h);
     let gates: Float32Array = new Float32Array(sequences * 3 * h);
+    let slots: Float32Array = new Float32Array(sequences * k);
     promptIndex.forEach((p, s) => {
       state.set(promptState.subarray(p * h, (p + 1) * h), s * h);
       gates.set(promptGates.subarray(p * 3 * h, (p + 1) * 3 * h), s * 3 * h);
+      slots.set(promptSlots.subarray(p * k, (p + 1) * k), s * k);
     });
 
     const vocab = config.responseVocabSize;
@@ -140,6 +144,7 @@ export class PolicySampler {
         previous: new ort.Tensor('float32', previous, [rows, vocab]),
         state: new ort.Tensor('float32', state, [rows, h]),
         context_gates: new ort.Tensor('float32', gates, [rows, 3 * h]),
+        slots: new ort.Tensor('float32', slots, [rows, k]),
       });
       const logits = out.logits.data as Float32Array;
       const next = out.next_state.data as Float32Array;
@@ -170,12 +175,15 @@ export class PolicySampler {
       } else {
         const nextState = new Float32Array(stillActive.length * h);
         const nextGates = new Float32Array(stillActive.length * 3 * h);
-        stillActive.forEach((i, k) => {
-          nextState.set(next.subarray(i * h, (i + 1) * h), k * h);
-          nextGates.set(gates.subarray(i * 3 * h, (i + 1) * 3 * h), k * 3 * h);
+        const nextSlots = new Float32Array(stillActive.length * k);
+        stillActive.forEach((i, row) => {
+          nextState.set(next.subarray(i * h, (i + 1) * h), row * h);
+          nextGates.set(gates.subarray(i * 3 * h, (i + 1) * 3 * h), row * 3 * h);
+          nextSlots.set(slots.subarray(i * k, (i + 1) * k), row * k);
         });
         state = nextState;
         gates = nextGates;
+        slots = nextSlots;
         active = Int32Array.from(stillActive, (i) => active[i]);
       }
     }

@@ -17,10 +17,12 @@ export const SYNTHETIC_MAX_COUNT = 6;
 export const SYNTHETIC_NOISE = 0.2;
 
 /** Vocabulary sizes of the synthetic task, ready for PolicyModel. */
-export const SYNTHETIC_POLICY_CONFIG: Pick<PolicyConfigInput, 'questionVocabSize' | 'responseVocabSize' | 'eosToken'> = {
+export const SYNTHETIC_POLICY_CONFIG: Pick<PolicyConfigInput, 'questionVocabSize' | 'responseVocabSize' | 'eosToken' | 'numberToken' | 'separatorTokens'> = {
   questionVocabSize: 5,
   responseVocabSize: 12,
   eosToken: SYNTHETIC_EOS,
+  numberToken: SYNTHETIC_DIGIT_OFFSET,
+  separatorTokens: [],
 };
 
 export interface SyntheticPrompts {

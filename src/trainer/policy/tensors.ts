@@ -64,8 +64,8 @@ export interface TokenStatistics {
  * kept to check the fused path against.
  */
 export function teacherForcedLogits(params: ParameterTensors, config: PolicyConfig, tensors: BatchTensors, decoder: 'fused' | 'reference' = 'fused'): tf.Tensor2D {
-  const context = promptContext(params, config, tensors.patches, tensors.questions);
-  if (decoder === 'fused') return decoderLogitsFused(params, context, tensors.previousIds, tensors.promptIndex, tensors.responseLength);
+  const prompt = promptContext(params, config, tensors.patches, tensors.questions);
+  if (decoder === 'fused') return decoderLogitsFused(params, config, prompt, tensors.previousIds, tensors.promptIndex, tensors.responseLength);
   const { sequences, prompts, responseLength } = tensors;
   const selector = tensors.promptIndex ? tf.tensor2d(promptSelector(tensors.promptIndex, prompts), [sequences, prompts]) : null;
   const previousIds = tensors.previousIds;
@@ -73,7 +73,7 @@ export function teacherForcedLogits(params: ParameterTensors, config: PolicyConf
   const vocab = config.responseVocabSize;
   const previous = new Float32Array(previousIds.length * vocab);
   previousIds.forEach((id, row) => (previous[row * vocab + id] = 1));
-  return decoderLogits(params, config, expandContext(context, selector), tf.tensor2d(previous, [sequences * responseLength, vocab]), responseLength);
+  return decoderLogits(params, config, expandContext(prompt.context, selector), expandContext(prompt.slots, selector), tf.tensor2d(previous, [sequences * responseLength, vocab]), responseLength);
 }
 
 /** Teacher-forced token log-probs and entropies (differentiable). */
