@@ -8,92 +8,42 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import {
   DASHBOARD,
-  type DashboardRunState,
   type HostToWebviewMessage,
   type TrainerEvent,
   parseHostToWebview,
   parseWebviewToHost,
 } from '../protocol/index.js';
-import { readRunConfig, readRunHistory, readRunStatus } from './runFiles.js';
+import { readRunConfig, readRunHistory } from './runFiles.js';
 import type { TrainingController } from './controller.js';
-import { makeNonce, webviewHtml } from './webviewHtml.js';
+import { RunPanel, type RunPanelKind } from './runPanel.js';
 
 export const DASHBOARD_VIEW_TYPE = 'durian.dashboard';
-const LAST_RUN_KEY = 'durian.dashboard.runDir';
+const KIND: RunPanelKind = {
+  viewType: DASHBOARD_VIEW_TYPE,
+  title: 'Durian Dashboard',
+  runTitle: 'Durian',
+  lastRunKey: 'durian.dashboard.runDir',
+  bundle: 'dashboard',
+  logName: 'dashboard',
+};
 
-export class DashboardPanel implements vscode.Disposable {
-  private static current: DashboardPanel | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
-  private ready = false;
-  private runDir: string | undefined;
+export class DashboardPanel extends RunPanel {
+  static readonly kind = KIND;
 
-  static show(context: vscode.ExtensionContext, controller: TrainingController, runDir?: string): DashboardPanel {
-    const target = runDir ?? controller.runDir ?? context.workspaceState.get<string>(LAST_RUN_KEY);
-    if (DashboardPanel.current) {
-      DashboardPanel.current.panel.reveal(vscode.ViewColumn.Active);
-      if (target && target !== DashboardPanel.current.runDir) DashboardPanel.current.showRun(target);
-      return DashboardPanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Durian Dashboard', vscode.ViewColumn.Active, DashboardPanel.options(context, target));
-    return new DashboardPanel(panel, context, controller, target);
+  static create(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController, runDir: string | undefined): DashboardPanel {
+    return new DashboardPanel(panel, context, controller, runDir);
   }
 
-  /** Reopens the panel after a reload, on the run it showed. */
-  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController): DashboardPanel {
-    const target = controller.runDir ?? context.workspaceState.get<string>(LAST_RUN_KEY);
-    panel.webview.options = DashboardPanel.options(context, target);
-    return new DashboardPanel(panel, context, controller, target);
+  private constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController, runDir: string | undefined) {
+    super(KIND, panel, context, controller, runDir);
   }
 
-  private static options(context: vscode.ExtensionContext, runDir: string | undefined): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')];
-    if (runDir) roots.push(vscode.Uri.file(runDir));
-    return { enableScripts: true, localResourceRoots: roots };
-  }
-
-  private constructor(
-    private readonly panel: vscode.WebviewPanel,
-    private readonly context: vscode.ExtensionContext,
-    private readonly controller: TrainingController,
-    runDir: string | undefined,
-  ) {
-    DashboardPanel.current = this;
-    this.runDir = runDir;
-    this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'durian.svg');
-    this.panel.webview.html = this.html();
-    this.disposables.push(
-      this.panel.onDidDispose(() => this.dispose()),
-      this.panel.onDidChangeViewState(() => {
-        // A hidden webview is torn down; it says `ready` again when shown and gets the history anew.
-        if (!this.panel.visible) this.ready = false;
-      }),
-      this.panel.webview.onDidReceiveMessage((message) => this.receive(message)),
-      this.controller.onEvent((event) => this.relay(event)),
-      this.controller.onState(() => this.postState()),
-    );
-  }
-
-  private html(): string {
-    const webview = this.panel.webview;
-    const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
-    return webviewHtml({
-      cspSource: webview.cspSource,
-      nonce: makeNonce(),
-      scriptUri: asset('dashboard.js'),
-      styleUris: [asset('dashboard.css')],
-      title: 'Durian Dashboard',
-    });
-  }
-
-  private showRun(runDir: string): void {
-    this.runDir = runDir;
-    void this.context.workspaceState.update(LAST_RUN_KEY, runDir);
-    this.panel.webview.options = DashboardPanel.options(this.context, runDir);
-    this.panel.title = `Durian: ${path.basename(runDir)}`;
+  protected showRun(runDir: string): void {
+    this.setRun(runDir);
     if (this.ready) this.postHistory();
   }
 
-  private receive(raw: unknown): void {
+  protected receive(raw: unknown): void {
     const parsed = parseWebviewToHost(raw);
     if (!parsed.ok) {
       this.controller.log(`dashboard: ignored an invalid message from the webview: ${parsed.error}`);
@@ -121,20 +71,6 @@ export class DashboardPanel implements vscode.Disposable {
     }
   }
 
-  private runState(): { state: DashboardRunState; message?: string } {
-    if (this.runDir && this.runDir === this.controller.runDir) {
-      const session = this.controller.snapshot;
-      if (session) {
-        const state: DashboardRunState = session.state === 'stopping' ? 'running' : session.state;
-        return { state, ...(session.lastError && state === 'crashed' ? { message: session.lastError } : {}) };
-      }
-    }
-    const status = this.runDir ? readRunStatus(this.runDir) : undefined;
-    const known = ['running', 'paused', 'stopped', 'completed', 'crashed'];
-    const state = (status && known.includes(status.state) ? status.state : 'stopped') as DashboardRunState;
-    return { state, ...(status?.message ? { message: status.message } : {}) };
-  }
-
   private postHistory(): void {
     if (!this.runDir) return;
     const history = readRunHistory(this.runDir);
@@ -155,17 +91,12 @@ export class DashboardPanel implements vscode.Disposable {
     });
   }
 
-  private postState(): void {
-    if (!this.ready || !this.runDir) return;
-    // A new session on another run takes over the panel.
-    if (this.controller.runDir && this.controller.runDir !== this.runDir) {
-      this.showRun(this.controller.runDir);
-      return;
-    }
+  protected postRunState(): void {
+    if (!this.runDir) return;
     this.post({ type: DASHBOARD.state, runName: path.basename(this.runDir), runDir: this.runDir, ...this.runState() });
   }
 
-  private relay(event: TrainerEvent): void {
+  protected relay(event: TrainerEvent): void {
     if (!this.ready) return;
     if (event.type === 'trainer/hello' && event.runDir !== this.runDir) {
       this.showRun(event.runDir);
@@ -177,17 +108,6 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private post(message: HostToWebviewMessage): void {
-    const checked = parseHostToWebview(message);
-    if (!checked.ok) {
-      this.controller.log(`dashboard: not sent, invalid: ${checked.error}`);
-      return;
-    }
-    void this.panel.webview.postMessage(checked.value);
-  }
-
-  dispose(): void {
-    if (DashboardPanel.current === this) DashboardPanel.current = undefined;
-    for (const disposable of this.disposables.splice(0)) disposable.dispose();
-    this.panel.dispose();
+    this.postChecked(message, parseHostToWebview);
   }
 }

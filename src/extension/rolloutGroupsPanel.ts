@@ -13,7 +13,6 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { DURIAN_DEFAULT_WEIGHTS } from '../core/index.js';
 import {
-  type DashboardRunState,
   type InterventionLine,
   type PromptHistoryPoint,
   ROLLOUTS,
@@ -29,11 +28,18 @@ import {
   parseRolloutsWebviewToHost,
 } from '../protocol/index.js';
 import type { TrainingController } from './controller.js';
-import { readRunConfig, readRunStatus } from './runFiles.js';
-import { makeNonce, webviewHtml } from './webviewHtml.js';
+import { readRunConfig } from './runFiles.js';
+import { RunPanel, type RunPanelKind } from './runPanel.js';
 
 export const ROLLOUT_GROUPS_VIEW_TYPE = 'durian.rolloutGroups';
-const LAST_RUN_KEY = 'durian.rolloutGroups.runDir';
+const KIND: RunPanelKind = {
+  viewType: ROLLOUT_GROUPS_VIEW_TYPE,
+  title: 'Durian Rollout Groups',
+  runTitle: 'Rollout Groups',
+  lastRunKey: 'durian.rolloutGroups.runDir',
+  bundle: 'rollouts',
+  logName: 'rollout groups',
+};
 const ROLLOUTS_DIR = 'rollouts';
 const STEP_FILE = /^step-(\d{6,10})\.jsonl$/;
 
@@ -142,86 +148,31 @@ export async function readPromptHistory(runDir: string, promptId: string): Promi
   return points;
 }
 
-export class RolloutGroupsPanel implements vscode.Disposable {
-  private static current: RolloutGroupsPanel | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
-  private ready = false;
-  private runDir: string | undefined;
+export class RolloutGroupsPanel extends RunPanel {
   /** The latest live step's groups, joined from its `trainer/groups` events. */
   private liveStep: { step: number; groups: RolloutGroup[] } | undefined;
 
-  static show(context: vscode.ExtensionContext, controller: TrainingController, runDir?: string): RolloutGroupsPanel {
-    const target = runDir ?? controller.runDir ?? context.workspaceState.get<string>(LAST_RUN_KEY);
-    if (RolloutGroupsPanel.current) {
-      RolloutGroupsPanel.current.panel.reveal(vscode.ViewColumn.Active);
-      if (target && target !== RolloutGroupsPanel.current.runDir) RolloutGroupsPanel.current.showRun(target);
-      return RolloutGroupsPanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(ROLLOUT_GROUPS_VIEW_TYPE, 'Durian Rollout Groups', vscode.ViewColumn.Active, RolloutGroupsPanel.options(context, target));
-    return new RolloutGroupsPanel(panel, context, controller, target);
+  static readonly kind = KIND;
+
+  static create(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController, runDir: string | undefined): RolloutGroupsPanel {
+    return new RolloutGroupsPanel(panel, context, controller, runDir);
   }
 
-  /** Reopens the panel after a reload, on the run it showed. */
-  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController): RolloutGroupsPanel {
-    const target = controller.runDir ?? context.workspaceState.get<string>(LAST_RUN_KEY);
-    panel.webview.options = RolloutGroupsPanel.options(context, target);
-    return new RolloutGroupsPanel(panel, context, controller, target);
-  }
-
-  private static options(context: vscode.ExtensionContext, runDir: string | undefined): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')];
-    if (runDir) roots.push(vscode.Uri.file(runDir));
-    return { enableScripts: true, localResourceRoots: roots };
-  }
-
-  private constructor(
-    private readonly panel: vscode.WebviewPanel,
-    private readonly context: vscode.ExtensionContext,
-    private readonly controller: TrainingController,
-    runDir: string | undefined,
-  ) {
-    RolloutGroupsPanel.current = this;
-    this.runDir = runDir;
-    this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'durian.svg');
-    this.panel.webview.html = this.html();
-    this.disposables.push(
-      this.panel.onDidDispose(() => this.dispose()),
-      this.panel.onDidChangeViewState(() => {
-        // A hidden webview is torn down; it says `ready` again when shown.
-        if (!this.panel.visible) this.ready = false;
-      }),
-      this.panel.webview.onDidReceiveMessage((message) => void this.receive(message)),
-      this.controller.onEvent((event) => void this.relay(event)),
-      this.controller.onState(() => this.postState()),
-    );
-  }
-
-  private html(): string {
-    const webview = this.panel.webview;
-    const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', file)).toString();
-    return webviewHtml({
-      cspSource: webview.cspSource,
-      nonce: makeNonce(),
-      scriptUri: asset('rollouts.js'),
-      styleUris: [asset('rollouts.css')],
-      title: 'Durian Rollout Groups',
-    });
+  private constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController, runDir: string | undefined) {
+    super(KIND, panel, context, controller, runDir);
   }
 
   private get live(): boolean {
     return this.runDir !== undefined && this.runDir === this.controller.runDir && this.controller.active;
   }
 
-  private showRun(runDir: string): void {
+  protected showRun(runDir: string): void {
     if (runDir !== this.runDir) this.liveStep = undefined;
-    this.runDir = runDir;
-    void this.context.workspaceState.update(LAST_RUN_KEY, runDir);
-    this.panel.webview.options = RolloutGroupsPanel.options(this.context, runDir);
-    this.panel.title = `Rollout Groups: ${path.basename(runDir)}`;
+    this.setRun(runDir);
     if (this.ready) void this.postRun();
   }
 
-  private async receive(raw: unknown): Promise<void> {
+  protected async receive(raw: unknown): Promise<void> {
     const parsed = parseRolloutsWebviewToHost(raw);
     if (!parsed.ok) {
       this.controller.log(`rollout groups: ignored an invalid message from the webview: ${parsed.error}`);
@@ -248,20 +199,6 @@ export class RolloutGroupsPanel implements vscode.Disposable {
         break;
       }
     }
-  }
-
-  private runState(): { state: DashboardRunState; message?: string } {
-    if (this.runDir && this.runDir === this.controller.runDir) {
-      const session = this.controller.snapshot;
-      if (session) {
-        const state: DashboardRunState = session.state === 'stopping' ? 'running' : session.state;
-        return { state, ...(session.lastError && state === 'crashed' ? { message: session.lastError } : {}) };
-      }
-    }
-    const status = this.runDir ? readRunStatus(this.runDir) : undefined;
-    const known = ['running', 'paused', 'stopped', 'completed', 'crashed'];
-    const state = (status && known.includes(status.state) ? status.state : 'stopped') as DashboardRunState;
-    return { state, ...(status?.message ? { message: status.message } : {}) };
   }
 
   private async postRun(): Promise<void> {
@@ -300,16 +237,12 @@ export class RolloutGroupsPanel implements vscode.Disposable {
     this.post({ type: ROLLOUTS.step, step, groups: read.groups, skipped: read.skipped, ...(read.missing ? { missing: true } : {}) });
   }
 
-  private postState(): void {
-    if (!this.ready || !this.runDir) return;
-    if (this.controller.runDir && this.controller.runDir !== this.runDir) {
-      this.showRun(this.controller.runDir);
-      return;
-    }
+  protected postRunState(): void {
+    if (!this.runDir) return;
     this.post({ type: ROLLOUTS.state, runName: path.basename(this.runDir), runDir: this.runDir, live: this.live, ...this.runState() });
   }
 
-  private async relay(event: TrainerEvent): Promise<void> {
+  protected async relay(event: TrainerEvent): Promise<void> {
     if (event.type === 'trainer/hello') {
       if (event.runDir !== this.runDir) this.showRun(event.runDir);
       return;
@@ -330,17 +263,6 @@ export class RolloutGroupsPanel implements vscode.Disposable {
   }
 
   private post(message: RolloutsHostToWebviewMessage): void {
-    const checked = parseRolloutsHostToWebview(message);
-    if (!checked.ok) {
-      this.controller.log(`rollout groups: not sent, invalid: ${checked.error}`);
-      return;
-    }
-    void this.panel.webview.postMessage(checked.value);
-  }
-
-  dispose(): void {
-    if (RolloutGroupsPanel.current === this) RolloutGroupsPanel.current = undefined;
-    for (const disposable of this.disposables.splice(0)) disposable.dispose();
-    this.panel.dispose();
+    this.postChecked(message, parseRolloutsHostToWebview);
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { EstimatorName } from '../core/estimators/registry.js';
 import { LIVE_RANGES } from './limits.js';
-import { type Check, FieldError, bool, finite, object, oneOf, tuple } from './schema.js';
+import { type Check, FieldError, bool, finite, isPlainObject, object, oneOf, tuple } from './schema.js';
 
 /** The estimators of src/core's registry; the type check below fails to compile if they drift apart. */
 export const ESTIMATOR_CHOICES = ['grpo', 'dr_grpo', 'rloo', 'batch_std', 'durian'] as const satisfies readonly EstimatorName[];
@@ -73,3 +73,75 @@ export const liveConfigChanges: Check<Partial<LiveConfig>> = (value, path) => {
 
 /** A complete LiveConfig (e.g. what the trainer reports it is running with). */
 export const liveConfig: Check<LiveConfig> = object(liveConfigFields) as Check<LiveConfig>;
+
+/** Estimator options that the live configuration does not carry, kept from config.json. */
+export interface FixedEstimatorOptions {
+  band?: [number, number] | null;
+  confidence?: 'mean' | 'sum';
+}
+
+/** The fields of a training config (config.json, or the trainer's parsed config) a live configuration starts from. */
+export interface RunConfigFields {
+  estimator?: unknown;
+  estimatorOptions?: unknown;
+  lr?: unknown;
+  klBeta?: unknown;
+  clipLow?: unknown;
+  clipHigh?: unknown;
+  temperature?: unknown;
+  groupSize?: unknown;
+  batchSize?: unknown;
+}
+
+/**
+ * The live configuration a training config starts with, unchecked: estimator options `weights`,
+ * `reasoningBins`, `minPromptsPerBin`, `eps`, `poolZeroVariance` with Durian's defaults, and the optimiser's
+ * settings as they are. The trainer takes it as it is (its config is already checked); the host checks it.
+ */
+export function liveConfigCandidate(config: RunConfigFields, defaultWeights: readonly number[]): { [K in LiveConfigKey]: unknown } {
+  const options = isPlainObject(config.estimatorOptions) ? config.estimatorOptions : {};
+  return {
+    estimator: config.estimator,
+    durianWeights: (Array.isArray(options.weights) ? options.weights : defaultWeights).slice(0, 3),
+    reasoningBins: options.reasoningBins ?? 12,
+    minPromptsPerBin: options.minPromptsPerBin ?? 2,
+    eps: options.eps ?? 1e-6,
+    poolZeroVariance: options.poolZeroVariance ?? true,
+    lr: config.lr,
+    klBeta: config.klBeta,
+    clipLow: config.clipLow,
+    clipHigh: config.clipHigh,
+    temperature: config.temperature,
+    groupSize: config.groupSize,
+    batchSize: config.batchSize,
+  };
+}
+
+/**
+ * The live configuration a run's config.json starts with (`liveConfigCandidate`, checked). Undefined when
+ * the file does not give a valid one.
+ */
+export function liveConfigOfRunConfig(config: Record<string, unknown> | undefined, defaultWeights: readonly number[]): LiveConfig | undefined {
+  if (!config) return undefined;
+  try {
+    return liveConfig(liveConfigCandidate(config, defaultWeights), 'config');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The options src/core's computeAdvantages takes for `estimator` under the live configuration `live` and
+ * the run's fixed options (band, confidence): what the trainer uses and what the Rollout Groups preview
+ * recomputes with.
+ */
+export function estimatorOptionsOf(estimator: string, live: LiveConfig, fixed: { band?: unknown; confidence?: unknown }): Record<string, unknown> {
+  const band = fixed.band === undefined ? {} : { band: fixed.band };
+  if (estimator === 'durian') {
+    const { durianWeights, reasoningBins, minPromptsPerBin, eps, poolZeroVariance } = live;
+    const confidence = fixed.confidence === undefined ? {} : { confidence: fixed.confidence };
+    return { weights: [...durianWeights], reasoningBins, minPromptsPerBin, eps, poolZeroVariance, ...confidence, ...band };
+  }
+  if (estimator === 'grpo') return { eps: live.eps, ...band };
+  return band;
+}

@@ -53,6 +53,40 @@ function parseWith<T>(input: unknown, messages: Family): ParseResult<T> {
   }
 }
 
+/**
+ * Checks a message of a webview contract: an object of at most `maxChars` characters of JSON whose `type`
+ * names one of `schemas`. `direction` ends the errors (`... allowed from a webview`). Returns a fresh copy.
+ */
+export function parseTypedMessage<T>(input: unknown, schemas: Record<string, Check<unknown>>, maxChars: number, direction: string): ParseResult<T> {
+  try {
+    if (!isPlainObject(input)) {
+      const got = Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input;
+      return { ok: false, error: `message: must be an object with a "type", got ${got}` };
+    }
+    const size = measureJson(input, maxChars, MAX_DEPTH);
+    if ('tooLarge' in size) return { ok: false, error: `message: is larger than the ${maxChars} characters of JSON allowed ${direction}` };
+    if ('tooDeep' in size) return { ok: false, error: `message: is nested deeper than ${MAX_DEPTH} levels` };
+    const type: unknown = input.type;
+    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(schemas, type)) {
+      const got = typeof type === 'string' ? JSON.stringify(type.slice(0, 80)) : type === null ? 'null' : typeof type;
+      return { ok: false, error: `type: unknown message type ${got} ${direction} (known: ${Object.keys(schemas).join(', ')})` };
+    }
+    return { ok: true, value: schemas[type](input, type) as T };
+  } catch (error) {
+    if (error instanceof FieldError) return { ok: false, error: error.message };
+    return { ok: false, error: `message: could not be read (${describeThrown(error)})` };
+  }
+}
+
+/** What was thrown, in at most 200 characters, even when it is a hostile object whose toString throws. */
+export function describeThrown(error: unknown): string {
+  try {
+    return (error instanceof Error ? error.message : String(error)).slice(0, 200);
+  } catch {
+    return 'an unreadable error';
+  }
+}
+
 /** Checks a trainer -> host event (at most MAX_EVENT_CHARS of JSON). Returns a fresh, typed copy. */
 export function parseEvent(input: unknown): ParseResult<TrainerEvent> {
   return parseWith<TrainerEvent>(input, EVENTS);

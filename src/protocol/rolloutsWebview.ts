@@ -22,8 +22,8 @@ import type { EstimatorName } from '../core/estimators/registry.js';
 import { CONTROL_KINDS, CONTROL_SCHEMAS, type Control, type ControlKind } from './controls.js';
 import { EVENT, type RolloutGroup, type TrainerEvent, rolloutGroup } from './events.js';
 import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_GROUPS, MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
-import { type LiveConfig, ESTIMATOR_CHOICES, liveConfig } from './liveConfig.js';
-import { type ParseResult, parseControl, parseEvent } from './parse.js';
+import { type FixedEstimatorOptions, type LiveConfig, ESTIMATOR_CHOICES, liveConfig } from './liveConfig.js';
+import { type ParseResult, parseControl, parseEvent, parseTypedMessage } from './parse.js';
 import { type Check, FieldError, arrayOf, bool, childPath, finite, isPlainObject, measureJson, object, oneOf, text, tuple } from './schema.js';
 import { DASHBOARD_RUN_STATES, type DashboardRunState, WEBVIEW } from './webview.js';
 
@@ -76,12 +76,6 @@ export interface InterventionLine {
   kind: ControlKind;
   controlId: string;
   control: Control;
-}
-
-/** Estimator options that the live configuration does not carry, kept from config.json. */
-export interface FixedEstimatorOptions {
-  band?: [number, number] | null;
-  confidence?: 'mean' | 'sum';
 }
 
 export interface RolloutsIdentity {
@@ -302,41 +296,14 @@ const WEBVIEW_TO_HOST: Record<RolloutsWebviewToHostMessage['type'], Check<Rollou
   [ROLLOUTS.control]: object({ type: oneOf([ROLLOUTS.control]), control: controlOf(ROLLOUTS_CONTROL_KINDS) }) as Check<RolloutsControlMessage>,
 };
 
-function parseMessage<T>(input: unknown, schemas: Record<string, Check<unknown>>, maxChars: number, direction: string): ParseResult<T> {
-  try {
-    if (!isPlainObject(input)) {
-      const got = Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input;
-      return { ok: false, error: `message: must be an object with a "type", got ${got}` };
-    }
-    const size = measureJson(input, maxChars, MAX_DEPTH);
-    if ('tooLarge' in size) return { ok: false, error: `message: is larger than the ${maxChars} characters of JSON allowed ${direction}` };
-    if ('tooDeep' in size) return { ok: false, error: `message: is nested deeper than ${MAX_DEPTH} levels` };
-    const type: unknown = input.type;
-    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(schemas, type)) {
-      const got = typeof type === 'string' ? JSON.stringify(type.slice(0, 80)) : type === null ? 'null' : typeof type;
-      return { ok: false, error: `type: unknown message type ${got} ${direction} (known: ${Object.keys(schemas).join(', ')})` };
-    }
-    return { ok: true, value: schemas[type](input, type) as T };
-  } catch (error) {
-    if (error instanceof FieldError) return { ok: false, error: error.message };
-    let reason = 'an unreadable error';
-    try {
-      reason = (error instanceof Error ? error.message : String(error)).slice(0, 200);
-    } catch {
-      // keep the generic wording
-    }
-    return { ok: false, error: `message: could not be read (${reason})` };
-  }
-}
-
 /** Checks a Rollout Groups webview -> host command (at most MAX_CONTROL_CHARS of JSON). Returns a fresh copy. */
 export function parseRolloutsWebviewToHost(input: unknown): ParseResult<RolloutsWebviewToHostMessage> {
-  return parseMessage(input, WEBVIEW_TO_HOST, MAX_CONTROL_CHARS, 'from the Rollout Groups webview');
+  return parseTypedMessage(input, WEBVIEW_TO_HOST, MAX_CONTROL_CHARS, 'from the Rollout Groups webview');
 }
 
 /** Checks a host -> Rollout Groups webview notification. Returns a fresh copy. */
 export function parseRolloutsHostToWebview(input: unknown): ParseResult<RolloutsHostToWebviewMessage> {
-  return parseMessage(input, HOST_TO_WEBVIEW, MAX_ROLLOUTS_MESSAGE_CHARS, 'from the host to the Rollout Groups webview');
+  return parseTypedMessage(input, HOST_TO_WEBVIEW, MAX_ROLLOUTS_MESSAGE_CHARS, 'from the host to the Rollout Groups webview');
 }
 
 /** Checks one interventions.jsonl line, for the host reading a run directory. */
@@ -348,36 +315,6 @@ export function parseInterventionLine(input: unknown, path = 'intervention'): Pa
   } catch (error) {
     if (error instanceof FieldError) return { ok: false, error: error.message };
     return { ok: false, error: `${path}: could not be read` };
-  }
-}
-
-/**
- * The live configuration a run's config.json starts with (the trainer's `liveConfigFrom`, read from the
- * file: estimator options `weights`, `reasoningBins`, ... with Durian's defaults). Undefined when the
- * file does not give a valid one.
- */
-export function liveConfigOfRunConfig(config: Record<string, unknown> | undefined, defaultWeights: readonly number[]): LiveConfig | undefined {
-  if (!config) return undefined;
-  const options = isPlainObject(config.estimatorOptions) ? config.estimatorOptions : {};
-  const candidate = {
-    estimator: config.estimator,
-    durianWeights: (Array.isArray(options.weights) ? options.weights : defaultWeights).slice(0, 3),
-    reasoningBins: options.reasoningBins ?? 12,
-    minPromptsPerBin: options.minPromptsPerBin ?? 2,
-    eps: options.eps ?? 1e-6,
-    poolZeroVariance: options.poolZeroVariance ?? true,
-    lr: config.lr,
-    klBeta: config.klBeta,
-    clipLow: config.clipLow,
-    clipHigh: config.clipHigh,
-    temperature: config.temperature,
-    groupSize: config.groupSize,
-    batchSize: config.batchSize,
-  };
-  try {
-    return liveConfig(candidate, 'config');
-  } catch {
-    return undefined;
   }
 }
 

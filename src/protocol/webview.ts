@@ -12,7 +12,7 @@
  */
 import { EVENT, EVENT_SCHEMAS, type TrainerEvent, type ValidationEvent } from './events.js';
 import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_LABEL_CHARS, MAX_METRICS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
-import { type ParseResult, parseEvent } from './parse.js';
+import { type ParseResult, describeThrown, parseEvent, parseTypedMessage } from './parse.js';
 import { type Check, FORBIDDEN_KEYS, FieldError, arrayOf, childPath, finite, isPlainObject, measureJson, object, oneOf, recordOf, text } from './schema.js';
 
 /** Messages every panel shares. */
@@ -220,35 +220,14 @@ const HOST_TO_WEBVIEW: Record<HostToWebviewMessage['type'], Check<HostToWebviewM
   [DASHBOARD.state]: object({ type: oneOf([DASHBOARD.state]), ...identity }, identityOptional) as Check<DashboardStateMessage>,
 };
 
-function parseMessage<T>(input: unknown, schemas: Record<string, Check<unknown>>, maxChars: number, direction: string): ParseResult<T> {
-  try {
-    if (!isPlainObject(input)) {
-      const got = Array.isArray(input) ? 'an array' : input === null ? 'null' : typeof input;
-      return { ok: false, error: `message: must be an object with a "type", got ${got}` };
-    }
-    const size = measureJson(input, maxChars, MAX_DEPTH);
-    if ('tooLarge' in size) return { ok: false, error: `message: is larger than the ${maxChars} characters of JSON allowed ${direction}` };
-    if ('tooDeep' in size) return { ok: false, error: `message: is nested deeper than ${MAX_DEPTH} levels` };
-    const type: unknown = input.type;
-    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(schemas, type)) {
-      const got = typeof type === 'string' ? JSON.stringify(type.slice(0, 80)) : type === null ? 'null' : typeof type;
-      return { ok: false, error: `type: unknown message type ${got} ${direction} (known: ${Object.keys(schemas).join(', ')})` };
-    }
-    return { ok: true, value: schemas[type](input, type) as T };
-  } catch (error) {
-    if (error instanceof FieldError) return { ok: false, error: error.message };
-    return { ok: false, error: `message: could not be read (${describeThrown(error)})` };
-  }
-}
-
 /** Checks a webview -> host command (small: at most MAX_CONTROL_CHARS of JSON). Returns a fresh copy. */
 export function parseWebviewToHost(input: unknown): ParseResult<WebviewToHostMessage> {
-  return parseMessage(input, WEBVIEW_TO_HOST, MAX_CONTROL_CHARS, 'from a webview');
+  return parseTypedMessage(input, WEBVIEW_TO_HOST, MAX_CONTROL_CHARS, 'from a webview');
 }
 
 /** Checks a host -> webview notification (a history may be up to MAX_HISTORY_CHARS). Returns a fresh copy. */
 export function parseHostToWebview(input: unknown): ParseResult<HostToWebviewMessage> {
-  return parseMessage(input, HOST_TO_WEBVIEW, MAX_HISTORY_CHARS, 'from the host');
+  return parseTypedMessage(input, HOST_TO_WEBVIEW, MAX_HISTORY_CHARS, 'from the host');
 }
 
 /** Checks one metrics.jsonl line, for the host reading a run directory; errors start with `path`. */
@@ -269,14 +248,5 @@ function parseLine<T>(input: unknown, path: string, check: Check<T>): ParseResul
   } catch (error) {
     if (error instanceof FieldError) return { ok: false, error: error.message };
     return { ok: false, error: `${path}: could not be read (${describeThrown(error)})` };
-  }
-}
-
-/** What was thrown, in at most 200 characters, even when it is a hostile object whose toString throws. */
-function describeThrown(error: unknown): string {
-  try {
-    return (error instanceof Error ? error.message : String(error)).slice(0, 200);
-  } catch {
-    return 'an unreadable error';
   }
 }

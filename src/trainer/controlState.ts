@@ -8,9 +8,9 @@
  * this reward", applied to every later rollout of that prompt with the same response (the verifier was
  * wrong about that answer).
  */
-import type { Control, LiveConfig } from '../protocol/index.js';
+import { type Control, type LiveConfig, estimatorOptionsOf, liveConfigCandidate } from '../protocol/index.js';
 import type { TrainConfig } from './config.js';
-import { DURIAN_DEFAULT_WEIGHTS, type EstimatorName } from '../core/index.js';
+import { DURIAN_DEFAULT_WEIGHTS } from '../core/index.js';
 
 export interface RelabelRule {
   promptId: string;
@@ -33,23 +33,9 @@ export interface ControlStateSnapshot {
   undo: Record<string, UndoRecord>;
 }
 
+/** The live configuration a (checked) training config starts with. */
 export function liveConfigFrom(config: TrainConfig): LiveConfig {
-  const options = config.estimatorOptions;
-  return {
-    estimator: config.estimator as EstimatorName,
-    durianWeights: ((options.weights as number[] | undefined) ?? DURIAN_DEFAULT_WEIGHTS).slice(0, 3) as [number, number, number],
-    reasoningBins: (options.reasoningBins as number | undefined) ?? 12,
-    minPromptsPerBin: (options.minPromptsPerBin as number | undefined) ?? 2,
-    eps: (options.eps as number | undefined) ?? 1e-6,
-    poolZeroVariance: (options.poolZeroVariance as boolean | undefined) ?? true,
-    lr: config.lr,
-    klBeta: config.klBeta,
-    clipLow: config.clipLow,
-    clipHigh: config.clipHigh,
-    temperature: config.temperature,
-    groupSize: config.groupSize,
-    batchSize: config.batchSize,
-  };
+  return liveConfigCandidate(config, DURIAN_DEFAULT_WEIGHTS) as LiveConfig;
 }
 
 const relabelKey = (promptId: string, response: string) => `${promptId}\u0000${response}`;
@@ -74,14 +60,7 @@ export class ControlState {
 
   /** The options src/core's computeAdvantages takes for the active (or another) estimator. */
   estimatorOptions(estimator: string = this.live.estimator): Record<string, unknown> {
-    const band = this.fixedOptions.band === undefined ? {} : { band: this.fixedOptions.band };
-    if (estimator === 'durian') {
-      const { durianWeights, reasoningBins, minPromptsPerBin, eps, poolZeroVariance } = this.live;
-      const confidence = this.fixedOptions.confidence === undefined ? {} : { confidence: this.fixedOptions.confidence };
-      return { weights: [...durianWeights], reasoningBins, minPromptsPerBin, eps, poolZeroVariance, ...confidence, ...band };
-    }
-    if (estimator === 'grpo') return { eps: this.live.eps, ...band };
-    return band;
+    return estimatorOptionsOf(estimator, this.live, this.fixedOptions);
   }
 
   groupWeight(promptId: string): number {

@@ -3,13 +3,13 @@
  * settings, announces `webview/ready`, checks every host message with `parseHostToWebview` (a bad one
  * becomes a notice and is ignored), folds the good ones into the model and redraws on the next frame.
  */
-import { DASHBOARD, WEBVIEW, parseHostToWebview } from '../../src/protocol/webview.js';
+import { DASHBOARD, WEBVIEW, type WebviewToHostMessage, parseHostToWebview } from '../../src/protocol/webview.js';
+import { vscodeApi } from '../shared/vscodeApi.js';
 import { ChartGrid } from './charts.js';
 import { type DashboardViewState, restoreViewState } from './settings.js';
 import { addNotice, applyMessage, clearNotices, createModel } from './state.js';
 import { readTheme, watchTheme } from './theme.js';
 import { DashboardView } from './view.js';
-import { vscodeApi } from './vscodeApi.js';
 // After charts.js (which brings uPlot's stylesheet), so the panel's rules come later in dashboard.css.
 import './dashboard.css';
 
@@ -23,7 +23,7 @@ const CHART_BUSY_RATIO = 4;
 /** Longest rejection text shown for a bad message. */
 const MAX_NOTICE_CHARS = 400;
 
-const api = vscodeApi();
+const api = vscodeApi<WebviewToHostMessage>();
 const settings: DashboardViewState = restoreViewState(api.getState());
 const model = createModel();
 if (settings.lastStep !== undefined) model.header.step = settings.lastStep;

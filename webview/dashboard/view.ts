@@ -6,6 +6,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { DASHBOARD, type WebviewToHostMessage } from '../../src/protocol/webview.js';
+import { RunTitle, element } from '../shared/dom.js';
 import { formatDuration } from './format.js';
 import type { DashboardViewState } from './settings.js';
 import { MAX_SMOOTHING } from './smoothing.js';
@@ -18,26 +19,9 @@ export interface ViewActions {
   dismissNotices(): void;
 }
 
-const STATE_LABELS: Record<HeaderState, string> = {
-  waiting: 'Waiting for the host',
-  starting: 'Starting',
-  running: 'Running',
-  paused: 'Paused',
-  stopped: 'Stopped',
-  completed: 'Completed',
-  crashed: 'Crashed',
-};
-
 /** Minimal typing of the vscode-elements controls used here. */
 type ButtonElement = HTMLElement & { disabled: boolean; secondary: boolean };
 type CheckboxElement = HTMLElement & { checked: boolean; label: string };
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const created = document.createElement(tag);
-  if (className) created.className = className;
-  if (text !== undefined) created.textContent = text;
-  return created;
-}
 
 function button(text: string, secondary: boolean, onClick: () => void): ButtonElement {
   const created = document.createElement('vscode-button') as ButtonElement;
@@ -52,10 +36,8 @@ function button(text: string, secondary: boolean, onClick: () => void): ButtonEl
 export class DashboardView {
   /** Where the chart grid goes. */
   readonly chartContainer: HTMLElement;
-  private readonly runName = element('h1', 'run-name');
-  private readonly stateBadge = element('span', 'state-badge');
+  private readonly title = new RunTitle();
   private readonly facts = element('div', 'run-facts');
-  private readonly stateMessage = element('div', 'state-message');
   private readonly progress = element('div', 'progress-fill');
   private readonly pause: ButtonElement;
   private readonly resume: ButtonElement;
@@ -85,10 +67,10 @@ export class DashboardView {
     const titleRow = element('div', 'title-row');
     const commands = element('div', 'commands');
     commands.append(this.pause, this.resume, this.stop, this.openFolder);
-    titleRow.append(this.runName, this.stateBadge, commands);
+    titleRow.append(this.title.runName, this.title.stateBadge, commands);
     const progressTrack = element('div', 'progress-track');
     progressTrack.append(this.progress);
-    header.append(titleRow, this.facts, this.stateMessage, progressTrack);
+    header.append(titleRow, this.facts, this.title.stateMessage, progressTrack);
 
     const toolbar = element('div', 'toolbar');
     const smoothingLabel = element('label', 'smoothing');
@@ -114,13 +96,8 @@ export class DashboardView {
   /** Redraws everything but the charts. `chartsShown` is how many charts have data. */
   render(model: DashboardModel, chartsShown: number): void {
     const { header } = model;
-    this.runName.textContent = header.runName || 'Durian RL run';
-    this.runName.title = header.runDir;
-    this.stateBadge.textContent = STATE_LABELS[header.state];
-    this.stateBadge.dataset.state = header.state;
-    this.stateMessage.textContent = header.message ?? '';
-    this.stateMessage.dataset.state = header.state;
-    this.stateMessage.hidden = !header.message;
+    this.title.render(header, 'Durian RL run');
+    this.title.stateMessage.dataset.state = header.state;
 
     const facts: string[] = [];
     if (header.estimator) facts.push(`estimator ${header.estimator}`);

@@ -3,12 +3,9 @@
  * into the page with `textContent` or an attribute, never as HTML.
  */
 
-export function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const created = document.createElement(tag);
-  if (className) created.className = className;
-  if (text !== undefined) created.textContent = text;
-  return created;
-}
+import { element } from '../shared/dom.js';
+
+export { element };
 
 export function button(text: string, onClick: () => void, className = 'button', title?: string): HTMLButtonElement {
   const created = element('button', className, text);

@@ -7,8 +7,9 @@
  */
 import { CONTROL } from '../../src/protocol/controls.js';
 import type { LiveConfig } from '../../src/protocol/liveConfig.js';
-import { ROLLOUTS, parseRolloutsHostToWebview } from '../../src/protocol/rolloutsWebview.js';
+import { ROLLOUTS, type RolloutsWebviewToHostMessage, parseRolloutsHostToWebview } from '../../src/protocol/rolloutsWebview.js';
 import { WEBVIEW } from '../../src/protocol/webview.js';
+import { vscodeApi } from '../shared/vscodeApi.js';
 import { renderDetail } from './detail.js';
 import { element } from './dom.js';
 import { VirtualList } from './list.js';
@@ -34,13 +35,12 @@ import {
   visibleGroups,
   computeStepAdvantages,
 } from './state.js';
-import { vscodeApi } from './vscodeApi.js';
 import { InterventionsSection, RolloutsHeader } from './view.js';
 import './rollouts.css';
 
 const MAX_NOTICE_CHARS = 400;
 
-const api = vscodeApi();
+const api = vscodeApi<RolloutsWebviewToHostMessage>();
 const model = createModel(api.getState());
 
 function request(step: number | undefined): void {

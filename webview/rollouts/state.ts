@@ -12,9 +12,9 @@ import { ESTIMATOR_NAMES, type EstimatorName, computeAdvantages } from '../../sr
 import { CONTROL, type Control } from '../../src/protocol/controls.js';
 import { EVENT, type RolloutGroup, type TrainerEvent } from '../../src/protocol/events.js';
 import { LIVE_RANGES } from '../../src/protocol/limits.js';
-import { ESTIMATOR_CHOICES, type LiveConfig, type LiveConfigKey } from '../../src/protocol/liveConfig.js';
+import { ESTIMATOR_CHOICES, type FixedEstimatorOptions, type LiveConfig, type LiveConfigKey, estimatorOptionsOf } from '../../src/protocol/liveConfig.js';
+
 import {
-  type FixedEstimatorOptions,
   type InterventionLine,
   type PromptHistoryPoint,
   ROLLOUTS,
@@ -24,6 +24,9 @@ import {
 } from '../../src/protocol/rolloutsWebview.js';
 import { type NumberRange, describeRange } from '../../src/protocol/schema.js';
 import type { DashboardRunState } from '../../src/protocol/webview.js';
+
+/** The options src/core's computeAdvantages takes for an estimator (the trainer's `estimatorOptionsOf`). */
+export { estimatorOptionsOf as estimatorOptions } from '../../src/protocol/liveConfig.js';
 
 /** A control the panel sends. */
 export type PanelControl = RolloutsControlMessage['control'];
@@ -666,17 +669,6 @@ export function checkDraft(draft: ConfigDraft, current: LiveConfig): DraftCheck 
   return { changes, errors, config, weightSum: config.durianWeights[0] + config.durianWeights[1] + config.durianWeights[2] };
 }
 
-/** The options src/core's computeAdvantages takes for `estimator` under `config` (as the trainer builds them). */
-export function estimatorOptions(estimator: EstimatorName, config: LiveConfig, fixed: FixedEstimatorOptions): Record<string, unknown> {
-  const band = fixed.band === undefined ? {} : { band: fixed.band };
-  if (estimator === 'durian') {
-    const { durianWeights, reasoningBins, minPromptsPerBin, eps, poolZeroVariance } = config;
-    return { weights: [...durianWeights], reasoningBins, minPromptsPerBin, eps, poolZeroVariance, ...(fixed.confidence ? { confidence: fixed.confidence } : {}), ...band };
-  }
-  if (estimator === 'grpo') return { eps: config.eps, ...band };
-  return band;
-}
-
 /** The batch src/core sees for a step's groups (rewards already relabelled; each group's weight). */
 export function batchOfGroups(groups: readonly RolloutGroup[]): SequenceBatch {
   const index: string[] = [];
@@ -722,7 +714,7 @@ function perGroup(groups: readonly RolloutGroup[], values: Float64Array): number
 export function computeStepAdvantages(groups: readonly RolloutGroup[], estimator: EstimatorName, config: LiveConfig, fixed: FixedEstimatorOptions): StepAdvantages | { error: string } {
   if (groups.length === 0) return { estimator, advantages: [] };
   try {
-    const result = computeAdvantages(estimator, batchOfGroups(groups), estimatorOptions(estimator, config, fixed));
+    const result = computeAdvantages(estimator, batchOfGroups(groups), estimatorOptionsOf(estimator, config, fixed));
     const { grpo, perceptual, reasoning } = result.perSequence;
     return {
       estimator,

@@ -5,6 +5,7 @@
  * undo). Built with createElement and textContent only.
  */
 import type { LiveConfig } from '../../src/protocol/liveConfig.js';
+import { RunTitle } from '../shared/dom.js';
 import { button, element, formatNumber, labelled, select } from './dom.js';
 import {
   type AccuracyFilter,
@@ -17,7 +18,6 @@ import {
   type InterventionRow,
   type NavigationTarget,
   type RolloutsModel,
-  type RunState,
   SORT_KEYS,
   SORT_LABELS,
   type ConfigTimeline,
@@ -35,16 +35,6 @@ export interface ViewActions {
   undo(controlId: string): void;
   dismissNotices(): void;
 }
-
-const STATE_LABELS: Record<RunState, string> = {
-  waiting: 'Waiting for the host',
-  starting: 'Starting',
-  running: 'Running',
-  paused: 'Paused',
-  stopped: 'Stopped',
-  completed: 'Completed',
-  crashed: 'Crashed',
-};
 
 interface FieldSpec {
   field: DraftField;
@@ -70,10 +60,8 @@ const FIELD_SPECS: FieldSpec[] = [
 
 export class RolloutsHeader {
   readonly root = element('header', 'rollouts-header');
-  private readonly runName = element('h1', 'run-name');
-  private readonly stateBadge = element('span', 'state-badge');
+  private readonly title = new RunTitle();
   private readonly stepFacts = element('div', 'step-facts');
-  private readonly stateMessage = element('div', 'state-message');
   private readonly first: HTMLButtonElement;
   private readonly previous: HTMLButtonElement;
   private readonly next: HTMLButtonElement;
@@ -127,7 +115,7 @@ export class RolloutsHeader {
     this.follow.addEventListener('change', () => actions.followLive(this.follow.checked));
 
     const titleRow = element('div', 'title-row');
-    titleRow.append(this.runName, this.stateBadge, this.stepFacts);
+    titleRow.append(this.title.runName, this.title.stateBadge, this.stepFacts);
     const nav = element('div', 'step-nav');
     const followLabel = element('label', 'follow');
     followLabel.append(this.follow, element('span', undefined, 'Follow live'));
@@ -224,17 +212,12 @@ export class RolloutsHeader {
       checkbox('Labelled / reweighted only', filters.intervenedOnly, 'intervened-only', (intervenedOnly) => actions.filtersChanged({ intervenedOnly })),
       this.count,
     );
-    this.root.append(titleRow, this.stateMessage, nav, this.editor, toolbar, this.notices);
+    this.root.append(titleRow, this.title.stateMessage, nav, this.editor, toolbar, this.notices);
   }
 
   render(model: RolloutsModel, timeline: ConfigTimeline | undefined, check: DraftCheck | undefined, shownCount: number): void {
     const { run, shown } = model;
-    this.runName.textContent = run.runName || 'Rollout Groups';
-    this.runName.title = run.runDir;
-    this.stateBadge.textContent = STATE_LABELS[run.state];
-    this.stateBadge.dataset.state = run.state;
-    this.stateMessage.textContent = run.message ?? '';
-    this.stateMessage.hidden = !run.message;
+    this.title.render(run, 'Rollout Groups');
 
     const facts: string[] = [];
     if (shown) facts.push(`step ${shown.step}${shown.source === 'live' ? ' (live)' : ''}`);
