@@ -18,7 +18,7 @@
  * The ONNX sampler graphs (onnxGraphs.ts) mirror these steps op for op.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type PolicyConfig, contextSize, outputSize, pointerSlots, questionCodeSize } from './config.js';
+import { type PolicyConfig, contextSize, outputSize, questionCodeSize } from './config.js';
 import { gruRecurrence } from './gru.js';
 import type { ParameterTensors } from './parameters.js';
 
