@@ -92,6 +92,8 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
     return Number(/applied at step (\d+)/.exec(await row.locator('.intervention-status').innerText())?.[1]);
   };
   const goToStep = async (step: number) => {
+    // Following live would move the view on to the newest step as soon as it arrives.
+    await stopFollowing();
     const input = frame().locator('.step-input');
     await input.fill(String(step));
     await input.press('Enter');
