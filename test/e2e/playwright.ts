@@ -15,6 +15,7 @@ export interface Locator {
   dblclick(options?: Timeout): Promise<void>;
   hover(options?: Timeout): Promise<void>;
   fill(value: string, options?: Timeout): Promise<void>;
+  inputValue(options?: Timeout): Promise<string>;
   press(key: string, options?: Timeout): Promise<void>;
   waitFor(options?: Timeout & { state?: 'attached' | 'detached' | 'visible' | 'hidden' }): Promise<void>;
   isVisible(): Promise<boolean>;

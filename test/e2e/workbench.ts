@@ -149,7 +149,15 @@ export class Workbench {
   async answerQuickInput(text: string, timeoutMs = 30_000): Promise<void> {
     const input = this.quickInput();
     await input.waitFor({ state: 'visible', timeout: timeoutMs });
-    await input.fill(text);
+    // A prompt may still be filling in its own initial value (code-server's file dialog writes the folder
+    // path asynchronously): type, then check the value held before pressing Enter, and retype if not.
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await input.fill(text);
+      await this.page.waitForTimeout(200);
+      if ((await input.inputValue()) === text) break;
+      if (Date.now() > deadline) throw new Error(`the quick input kept replacing ${JSON.stringify(text)} with ${JSON.stringify(await input.inputValue())}`);
+    }
     await input.press('Enter');
   }
 
