@@ -18,7 +18,9 @@ import type { Locator } from './playwright.js';
 const settings = {
   'durian.training.steps': 1_000_000,
   'durian.training.batchSize': 8,
-  'durian.training.groupSize': 4,
+  'durian.training.groupSize': 8,
+  // A human pace of events: at ~30 steps a second the panel's navigation lags behind (see the closing note).
+  'durian.training.ppoEpochs': 2,
   'durian.training.trainSize': 64,
   'durian.training.validationSize': 16,
   'durian.training.validationEvery': 1000,
