@@ -7,7 +7,7 @@
  * validated on arrival and applied at the next step boundary, each acknowledged with `applied` + step.
  */
 import path from 'node:path';
-import { type AdvantageResult, ESTIMATOR_NAMES, computeAdvantages, type DurianPrompt } from '../core/index.js';
+import { type AdvantageResult, ESTIMATOR_NAMES, computeAdvantages, type DurianPrompt, mean, unbiasedStd } from '../core/index.js';
 import {
   type Control,
   EVENT,
@@ -31,7 +31,7 @@ import { allFinite, builtInPolicyConfig, packArrays, unpackArrays } from './poli
 import { Rng, mixSeed } from './rng.js';
 import { RunDirectory } from './run/index.js';
 import { type PooledTask, TaskPool } from './taskPool.js';
-import { decodeResponse, scoreResponse, writeTaskImage } from './tasks/index.js';
+import { decodeResponse, scoreResponse, taskId, writeTaskImage } from './tasks/index.js';
 
 export interface TrainerOptions {
   config: TrainConfig;
@@ -326,7 +326,7 @@ export class Trainer {
     const keptSequences = active.kept.flatMap((kept, s) => (kept ? [s] : []));
     let update: Record<string, number> = {};
     if (keptSequences.length > 0) {
-      const result = this.update(prompts, inputs, sample, promptIndex, keptSequences, active.advantages, step);
+      const result = this.update(inputs, sample, promptIndex, keptSequences, active.advantages, step);
       if (result === null) return false;
       update = result;
     }
@@ -349,7 +349,6 @@ export class Trainer {
 
   /** One or more PPO epochs on the kept sequences; null when the update was rejected as non-finite. */
   private update(
-    prompts: PooledTask[],
     inputs: { patches: Float32Array; questions: Int32Array; questionLength: number },
     sample: { responses: Int32Array; responseLength: number; tokenLogprobs: Float32Array },
     promptIndex: Int32Array,
@@ -396,7 +395,6 @@ export class Trainer {
         return null;
       }
     }
-    void prompts;
     return metrics;
   }
 
@@ -422,8 +420,7 @@ export class Trainer {
       const explained = durianPrompts.get(id);
       const first = p * G;
       const rewards = scores.slice(first, first + G);
-      const mean = rewards.reduce((a, b) => a + b, 0) / G;
-      const groupStd = G > 1 ? Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / (G - 1)) : 0;
+      const groupStd = unbiasedStd(rewards);
       const confidence = explained?.confidence ?? sample.sequenceLogprobs.slice(first, first + G).reduce((a, b) => a + b, 0) / G;
       return {
         promptId: id,
@@ -471,11 +468,6 @@ export class Trainer {
     stepMs: number,
     sequences: number,
   ): Record<string, number> {
-    const mean = (values: ArrayLike<number>) => {
-      let total = 0;
-      for (let i = 0; i < values.length; i++) total += values[i];
-      return total / Math.max(1, values.length);
-    };
     const rewardMean = mean(scores);
     const rewardStd = Math.sqrt(mean(scores.map((r) => (r - rewardMean) ** 2)));
     let zeroStd = 0;
@@ -581,7 +573,7 @@ export class Trainer {
         this.order = this.epochOrder(this.epoch);
       }
       const index = this.order[this.cursor++];
-      const id = `train-${String(index).padStart(6, '0')}`;
+      const id = taskId('train', index);
       if (seen.has(index) || this.controls.isExcluded(id)) continue;
       seen.add(index);
       chosen.push(index);
