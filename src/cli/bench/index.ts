@@ -7,10 +7,11 @@ import os from 'node:os';
 import { ProgressBar, formatNumber, formatTable } from '../progress.js';
 import { coreSuite } from './core.js';
 import { encoderSuite } from './encoder.js';
+import { messagesSuite } from './messages.js';
 import { policySuite } from './policy.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
-export const SUITES: BenchSuite[] = [coreSuite, encoderSuite, policySuite];
+export const SUITES: BenchSuite[] = [coreSuite, encoderSuite, policySuite, messagesSuite];
 
 export async function runBench(options: { suites?: string[]; repeats: number; jsonPath: string }, print: (line: string) => void): Promise<BenchRow[]> {
   const chosen = options.suites ? SUITES.filter((s) => options.suites?.includes(s.name)) : SUITES;

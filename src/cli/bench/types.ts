@@ -6,7 +6,7 @@ export interface BenchRow {
   unit: string;
   /** What the ratio compares against, measured in the same process. */
   baseline?: { name: string; value: number };
-  /** value / baseline (or baseline / value for throughputs, so that > 1 is always "faster"). */
+  /** value / baseline in the row's unit: for times > 1 is slower than the baseline, for rates < 1 is slower. */
   ratio?: number;
   /** Human-readable target, e.g. "< 2 ms" or ">= 0.8x PyTorch". */
   target?: string;
