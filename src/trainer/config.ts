@@ -39,6 +39,14 @@ export interface TrainConfig {
    * (k3 KL ~0.3) and held-out accuracy falls; at 3e-4 it rises steadily over a few hundred steps.
    */
   lr: number;
+  /**
+   * Learning-rate schedule over the run's steps: 'cosine' decays lr from its value to lr * minLrRatio by the
+   * last step (the policy settles instead of wandering at full step size when validation is read);
+   * 'constant' keeps it. A live lr change from the panel sets the peak the schedule multiplies.
+   */
+  lrSchedule: 'constant' | 'cosine';
+  /** Final lr as a fraction of lr under the cosine schedule. */
+  minLrRatio: number;
   /** KL coefficient beta (k3 estimator, to the base policy). */
   klBeta: number;
   /** PPO ratio clip: 1 - clipLow .. 1 + clipHigh (GRPO: equal; DAPO: clip-higher 0.2 / 0.28). */
@@ -78,6 +86,8 @@ const schema: OptionSchema<Omit<TrainConfig, 'estimatorOptions'>> = {
   estimator: choiceOption('Advantage estimator.', 'durian', ESTIMATOR_NAMES),
   algorithm: choiceOption('Policy objective.', 'grpo', ['grpo', 'dapo'] as const),
   lr: numberOption('Adam learning rate.', 3e-4, { min: 0, exclusiveMin: true, max: 1 }),
+  lrSchedule: choiceOption('Learning-rate schedule.', 'cosine', ['constant', 'cosine'] as const),
+  minLrRatio: numberOption('Final lr / lr under the cosine schedule.', 0.1, { min: 0, max: 1 }),
   klBeta: numberOption('KL coefficient.', 0.01, { min: 0, max: 10 }),
   clipLow: numberOption('Lower ratio clip.', 0.2, { min: 0, max: 1 }),
   clipHigh: numberOption('Upper ratio clip.', 0.2, { min: 0, max: 1 }),

@@ -7,14 +7,23 @@
 import { DurianInputError } from '../core/index.js';
 import { EVENT, LineDecoder, MAX_CONTROL_CHARS, type TrainerEvent, encodeLine } from '../protocol/index.js';
 import { TRAIN_HELP, parseTrainInvocation } from './args.js';
+import { FAULT_ENV, parseFaults } from './faults.js';
 import { RunDirectoryError } from './run/index.js';
 import { Trainer } from './trainer.js';
 
 const ipc = typeof process.send === 'function';
 
+/** Set once the trainer exists: what to do when the host turns out to be gone. */
+let onHostGone: () => void = () => undefined;
+
 function send(event: TrainerEvent): void {
   if (ipc) {
-    if (process.connected) process.send?.(event);
+    // A host that died (extension host killed, no deactivate) can make a send fail before 'disconnect'
+    // arrives: without a callback that EPIPE is thrown as an uncaught 'error' and the trainer dies without
+    // its last checkpoint. With one, it means the same as 'disconnect': stop cleanly.
+    if (process.connected) process.send?.(event, undefined, undefined, (error: Error | null) => {
+      if (error) onHostGone();
+    });
   } else {
     process.stdout.write(encodeLine(event));
   }
@@ -27,8 +36,10 @@ async function main(): Promise<number> {
     console.info = console.log;
   }
   let invocation;
+  let faults;
   try {
     invocation = parseTrainInvocation(process.argv.slice(2));
+    faults = parseFaults(process.env[FAULT_ENV]);
   } catch (error) {
     send({ type: EVENT.error, message: (error as Error).message, where: error instanceof DurianInputError ? error.where : 'arguments', fatal: true });
     return 2;
@@ -38,10 +49,16 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  const trainer = new Trainer({ ...invocation, emit: send });
+  const trainer = new Trainer({ ...invocation, emit: send, faults });
   if (ipc) {
+    onHostGone = () => trainer.requestStop();
     process.on('message', (message) => trainer.receive(message));
-    process.on('disconnect', () => trainer.requestStop());
+    // The host is gone (window reloaded or closed, extension host crashed or killed): finish the step,
+    // checkpoint and exit, so the trainer never outlives it. Its stdout/stderr pipes are closed too: a
+    // write there must not kill the trainer on the way out (EPIPE); trainer.log keeps the record.
+    process.on('disconnect', onHostGone);
+    process.stdout.on('error', () => undefined);
+    process.stderr.on('error', () => undefined);
   } else {
     const decoder = new LineDecoder({ maxLineChars: MAX_CONTROL_CHARS });
     process.stdin.on('data', (chunk: Buffer) => {
@@ -79,6 +96,6 @@ async function main(): Promise<number> {
 main().then((code) => {
   // Let IPC / stdout drain before leaving.
   const exit = () => process.exit(code);
-  if (ipc && process.connected) setTimeout(exit, 50);
+  if (ipc) setTimeout(exit, 50);
   else process.stdout.write('', exit);
 });

@@ -26,6 +26,7 @@ import type { TrainConfig } from './config.js';
 import { ControlState, type ControlStateSnapshot } from './controlState.js';
 import { loadEncoder } from './encoder/index.js';
 import { evaluate, responseTokens } from './evaluate.js';
+import { type Fault, FAULT_ENV, faultAt } from './faults.js';
 import { type PolicyBatch, type PolicyConfig, PolicyModel, PolicySampler, PolicyTrainer, type Weights } from './policy/index.js';
 import { allFinite, builtInPolicyConfig, packArrays, unpackArrays } from './policyIo.js';
 import { Rng, mixSeed } from './rng.js';
@@ -43,6 +44,8 @@ export interface TrainerOptions {
   /** Base-policy and encoder-feature caches. */
   cacheDir: string;
   emit: (event: TrainerEvent) => void;
+  /** TEST-ONLY faults to inject (from DURIAN_FAULT, see faults.ts); none in normal use. */
+  faults?: readonly Fault[];
 }
 
 interface StepTimings {
@@ -66,6 +69,7 @@ function fractionAbove(values: ArrayLike<number>, kept: readonly boolean[], thre
 
 export class Trainer {
   private readonly emit: (event: TrainerEvent) => void;
+  private readonly faults: readonly Fault[];
   private config: TrainConfig;
   private run!: RunDirectory;
   private backend!: BackendInfo;
@@ -100,6 +104,7 @@ export class Trainer {
   constructor(private readonly options: TrainerOptions) {
     this.emit = options.emit;
     this.config = options.config;
+    this.faults = options.faults ?? [];
   }
 
   // ---- controls (called by the transport whenever a message arrives) ----
@@ -167,6 +172,9 @@ export class Trainer {
     });
     this.helloSent = true;
     for (const { level, message } of this.logsBeforeHello.splice(0)) this.emit({ type: EVENT.log, level, message });
+    if (this.faults.length > 0) {
+      this.log('warn', `TEST-ONLY fault injection is active (${FAULT_ENV}): ${this.faults.map((f) => `${f.value} into the ${f.target === 'logprob' ? 'log-prob' : f.target} at step ${f.step}`).join(', ')}`);
+    }
 
     const encoder = await loadEncoder(this.config.encoderPath || undefined);
     this.pool = new TaskPool(this.config.seed, encoder, { cacheDirectory: path.join(options.cacheDir, 'features') });
@@ -284,6 +292,11 @@ export class Trainer {
       promptIndex,
     });
     timings.rollout = (performance.now() - t) / 1000;
+    const logprobFault = faultAt(this.faults, 'logprob', step);
+    if (logprobFault !== undefined) {
+      sample.tokenLogprobs[0] = logprobFault;
+      sample.sequenceLogprobs[0] = logprobFault;
+    }
 
     // 2. Rewards (relabels first), difficulty and advantages.
     t = performance.now();
@@ -309,10 +322,19 @@ export class Trainer {
       relabeled[s] = relabel !== undefined;
       visualEntropy[s] = prompt.visualEntropy;
     }
-    const nonFinite = logprob.findIndex((v) => !Number.isFinite(v));
-    if (nonFinite >= 0) {
-      this.emit({ type: EVENT.error, message: `step ${step} skipped: rollout ${nonFinite} has a non-finite log-prob (${logprob[nonFinite]})`, where: 'rollout', fatal: false });
-      return false;
+    // Non-finite rewards or log-probs: the step is skipped before any advantage or update is computed.
+    const rewardFault = faultAt(this.faults, 'reward', step);
+    if (rewardFault !== undefined) scores[0] = rewardFault;
+    const badReward = scores.findIndex((v) => !Number.isFinite(v));
+    if (badReward >= 0) return this.skipStep(step, 'reward', `rollout ${badReward} (prompt ${index[badReward]}) has a non-finite reward (${scores[badReward]})`);
+    let badLogprob = logprob.findIndex((v) => !Number.isFinite(v));
+    if (badLogprob < 0) {
+      const token = sample.tokenLogprobs.findIndex((v) => !Number.isFinite(v));
+      if (token >= 0) badLogprob = Math.floor(token / sample.responseLength);
+    }
+    if (badLogprob >= 0) {
+      const what = Number.isFinite(logprob[badLogprob]) ? 'a non-finite token log-prob' : `a non-finite log-prob (${logprob[badLogprob]})`;
+      return this.skipStep(step, 'log-prob', `rollout ${badLogprob} (prompt ${index[badLogprob]}) has ${what}`);
     }
     const groupWeights = Object.fromEntries(prompts.map((p) => [p.task.id, this.controls.groupWeight(p.task.id)]));
     const batch = { index, scores, lengths: Array.from(sample.lengths), visualEntropy, logprob, accuracy, groupWeights };
@@ -371,31 +393,52 @@ export class Trainer {
     const batch: PolicyBatch = { ...inputs, responses, responseLength: Lr, promptIndex: keptIndex };
     const refLogprobs = live.klBeta > 0 ? this.reference.logProbs(batch, { temperature: live.temperature }).tokenLogprobs : null;
     const before = this.model.getWeights();
+    // Adam's moments too: a later PPO epoch that fails must not leave the earlier epochs' moments behind.
+    const adamBefore = this.optimizer.optimizer.getState();
     const dapo = this.config.algorithm === 'dapo';
+    const gradientFault = faultAt(this.faults, 'gradient', step);
+    const lossAdvantages = gradientFault === undefined ? keptAdvantages : Float64Array.from(keptAdvantages, (a, k) => (k === 0 ? gradientFault : a));
     let metrics: Record<string, number> = {};
     for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
-      metrics = { ...this.optimizer.trainStep(batch, keptAdvantages, oldLogprobs, refLogprobs, {
+      metrics = { ...this.optimizer.trainStep(batch, lossAdvantages, oldLogprobs, refLogprobs, {
         lossType: dapo ? 'dapo' : 'grpo',
         clipRatioLow: live.clipLow,
         clipRatioHigh: live.clipHigh,
         klCoef: live.klBeta,
         entropyCoef: 0,
         temperature: live.temperature,
-        learningRate: live.lr,
+        learningRate: live.lr * this.lrFactor(step),
         maxGradNorm: this.config.maxGradNorm,
-      }) };
+      }), lr: live.lr * this.lrFactor(step) };
       if (!Number.isFinite(metrics.grad_norm) || !allFinite(this.model.getWeights())) {
+        // Adam skips a non-finite gradient itself; a finite one that still overflows a weight is undone here.
         this.model.setWeights(before);
-        this.emit({
-          type: EVENT.error,
-          message: `step ${step}: the update produced a non-finite ${Number.isFinite(metrics.grad_norm) ? 'weight' : 'gradient norm'}; the step was skipped and the weights kept`,
-          where: 'update',
-          fatal: false,
-        });
+        this.optimizer.optimizer.setState(adamBefore);
+        if (!Number.isFinite(metrics.grad_norm)) this.skipStep(step, 'gradient', `the gradients are non-finite (norm ${metrics.grad_norm}, PPO epoch ${epoch + 1})`);
+        else this.skipStep(step, 'weights', `the update produced non-finite weights (PPO epoch ${epoch + 1})`);
         return null;
       }
     }
     return metrics;
+  }
+
+  /** The schedule's multiplier of the live lr at `step` (1-based) of config.steps. */
+  private lrFactor(step: number): number {
+    if (this.config.lrSchedule === 'constant' || this.config.steps <= 1) return 1;
+    const progress = Math.min(1, Math.max(0, (step - 1) / (this.config.steps - 1)));
+    const floor = this.config.minLrRatio;
+    return floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progress));
+  }
+
+  /**
+   * Reports a step whose `cause` turned non-finite: an error event (not fatal) naming the cause, the step and
+   * the rollout, and a line in trainer.log. Nothing of the step reaches the weights or the optimiser.
+   */
+  private skipStep(step: number, cause: 'reward' | 'log-prob' | 'gradient' | 'weights', detail: string): false {
+    const message = `step ${step} skipped: ${detail}; no update, the weights were kept`;
+    this.run.log('error', message);
+    this.emit({ type: EVENT.error, message, where: cause, fatal: false });
+    return false;
   }
 
   // ---- records ----

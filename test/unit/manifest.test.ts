@@ -1,12 +1,23 @@
 /** The extension manifest and the packaged .vsix: what VS Code and the marketplace read. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
 const root = path.resolve(__dirname, '../..');
 const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+/** What `vsce ls` would package (listed once: each listing takes ~20 s on 2 cores). */
+let listing: string[] | undefined;
+function vsceFiles(): string[] {
+  if (listing) return listing;
+  const vsce = path.join(root, 'node_modules/@vscode/vsce/vsce');
+  const listed = spawnSync(process.execPath, [vsce, 'ls'], { cwd: root, encoding: 'utf8' });
+  assert.equal(listed.status, 0, listed.stderr);
+  listing = listed.stdout.split('\n').filter(Boolean);
+  return listing;
+}
 
 describe('extension manifest', () => {
   it('has the fields VS Code requires and the CLI bin', () => {
@@ -39,15 +50,28 @@ describe('extension manifest', () => {
   });
 
   it('packages only the bundles, media and docs into the .vsix', () => {
-    const vsce = path.join(root, 'node_modules/@vscode/vsce/vsce');
-    const listed = spawnSync(process.execPath, [vsce, 'ls'], { cwd: root, encoding: 'utf8' });
-    assert.equal(listed.status, 0, listed.stderr);
-    const files = listed.stdout.split('\n').filter(Boolean);
+    const files = vsceFiles();
     for (const needed of ['dist/extension.js', 'dist/trainer.js', 'dist/cli.js', 'dist/webview/dashboard.js', 'dist/wasm/tfjs-backend-wasm-simd.wasm', 'media/encoder.onnx', 'README.md', 'node_modules/onnxruntime-node/dist/index.js']) {
       assert.ok(files.includes(needed), `${needed} ships`);
     }
     assert.ok(!files.some((f) => /\.map$|node_modules\/@tensorflow|napi-v6\/(darwin|win32)/.test(f)), 'no source maps, no tfjs packages, no other platforms');
     for (const file of files) assert.match(file, /^(dist\/[^/]+\.js|dist\/webview\/[^/]+\.(js|css)|dist\/wasm\/[^/]+\.wasm|media\/|package\.json|README\.md|LICENSE|CHANGELOG\.md|node_modules\/onnxruntime-(node|common)\/)/, file);
+  });
+
+  it('ships no sources, tests, caches or maps, only linux-x64 native binaries, and stays small', () => {
+    const files = vsceFiles();
+    const unwanted = files.filter((f) => /^(src|test|\.cache|scripts|bench|webview|test-results|\.github|\.vscode)\/|(^|\/)(test|tests|__tests__)\/|\.(ts|mts|cts|map|vsix|tsbuildinfo)$|(^|\/)(tsconfig[^/]*\.json|eslint\.config\.[cm]?js|\.npmrc|\.vscodeignore)$/.test(f));
+    assert.deepEqual(unwanted, [], 'no TypeScript sources, tests, scripts, caches, source maps, build configs or packages');
+    const native = files.filter((f) => /\.(node|so(\.\d+)*|dylib|dll)$/.test(f));
+    assert.ok(native.length > 0, 'onnxruntime-node ships its native binaries');
+    for (const file of native) assert.match(file, /^node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/[^/]+$/, `${file}: only the linux-x64 target's binaries ship`);
+    for (const file of files.filter((f) => f.startsWith('media/'))) assert.match(file, /^media\/[^/]+\.(png|svg|onnx|json|md)$/, file);
+    for (const file of files.filter((f) => /^node_modules\/onnxruntime-(node|common)\//.test(f) && !native.includes(f))) {
+      assert.match(file, /^node_modules\/onnxruntime-(node|common)\/(package\.json|dist\/([^/]+\/)*[^/]+\.js|dist\/cjs\/package\.json)$/, `${file}: only the runtime JavaScript of onnxruntime`);
+    }
+    // The packaged .vsix, when built (`npm run package`): about 19 MB; every platform's binaries would be > 100 MB.
+    const vsix = path.join(root, 'dist', 'durian-rl.vsix');
+    if (existsSync(vsix)) assert.ok(statSync(vsix).size < 25 * 1024 * 1024, `${vsix} is ${statSync(vsix).size} bytes`);
   });
 });
 
