@@ -9,6 +9,7 @@ import { runBench } from './bench/index.js';
 import { runDemo } from './demo.js';
 import { runProxy } from './proxy.js';
 import { runScore } from './score.js';
+import { runStudy } from './study/index.js';
 import { runTrain } from './train.js';
 
 const USAGE = `durian <command> [options]
@@ -26,6 +27,8 @@ Commands:
                   DATASET  --encoder MODEL  --out FILE  --image-field F  --problem-field F  --answer-field F  (score --help)
   proxy         How well visual entropy tracks perceptual difficulty on the built-in tasks (Spearman, error shares).
                   --n N (2000)  --seed S (1)  --out FILE  (proxy --help)
+  study         A grid of real training runs (estimators x G x seeds, Durian's sensitivity) -> report.md, plots, results.json.
+                  --config FILE  --estimators LIST  --seeds N  --group-sizes LIST  --steps N  --out DIR  (study --help)
 
 Run 'durian <command> --help' for details.`;
 
@@ -104,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
       return runScore(rest, print);
     case 'proxy':
       return runProxy(rest, print);
+    case 'study':
+      return runStudy(rest, print);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
   }

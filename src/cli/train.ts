@@ -3,12 +3,99 @@
  * process and protocol the extension uses over IPC), shows a progress bar, and ends with a summary whose
  * last line reads `validation accuracy: 0.412 -> 0.637`. Ctrl+C sends `stop` (the step finishes and a
  * checkpoint is written); a second Ctrl+C kills the trainer.
+ *
+ * `startTrainerProcess` is the spawning and event decoding on its own, shared with `durian study`.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 import { EVENT, LineDecoder, type TrainerEvent, encodeLine, parseEvent } from '../protocol/index.js';
 import { TRAIN_HELP, parseTrainInvocation } from '../trainer/args.js';
 import { ProgressBar, formatTable } from './progress.js';
+
+export type HelloEvent = Extract<TrainerEvent, { type: 'trainer/hello' }>;
+export type DoneEvent = Extract<TrainerEvent, { type: 'trainer/done' }>;
+
+export interface TrainerProcessOptions {
+  /** Called for every valid event the trainer writes, in order. */
+  onEvent?: (event: TrainerEvent) => void;
+  /** An unreadable event line (the trainer's stdout carries only events). */
+  onBadLine?: (line: number, error: string) => void;
+  /** The trainer's stderr (tfjs's cpu banner left out). */
+  onStderr?: (text: string) => void;
+  /** Environment of the trainer (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface TrainerProcessResult {
+  /** Exit code (128 when killed by a signal). */
+  code: number;
+  hello: HelloEvent | null;
+  done: DoneEvent | null;
+  /** Message of the last fatal error event. */
+  fatal: string | null;
+  /** The last ~50 chunks of stderr. */
+  stderrTail: string;
+}
+
+export interface TrainerProcess {
+  child: ChildProcessWithoutNullStreams;
+  /** Asks the trainer to stop after the current step (it writes a checkpoint and a done event). */
+  stop(): void;
+  kill(): void;
+  /** Resolves when the process has exited and its output is read. */
+  exit: Promise<TrainerProcessResult>;
+}
+
+/** The trainer bundle next to the CLI bundle (dist/trainer.js). */
+export function trainerBundlePath(): string {
+  return path.join(__dirname, 'trainer.js');
+}
+
+/** Starts `dist/trainer.js` with `argv` (the `durian train` options), decoding its JSON Lines events. */
+export function startTrainerProcess(argv: string[], options: TrainerProcessOptions = {}): TrainerProcess {
+  const child = spawn(process.execPath, [trainerBundlePath(), ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const decoder = new LineDecoder<TrainerEvent>({ parse: parseEvent as never, maxLineChars: 64 << 20 });
+  let hello: HelloEvent | null = null;
+  let done: DoneEvent | null = null;
+  let fatal: string | null = null;
+  const stderrTail: string[] = [];
+  const handle = (event: TrainerEvent) => {
+    if (event.type === EVENT.hello) hello = event;
+    else if (event.type === EVENT.done) done = event;
+    else if (event.type === EVENT.error && event.fatal) fatal = event.message;
+    options.onEvent?.(event);
+  };
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (const line of decoder.push(chunk)) {
+      if (line.ok) handle(line.value);
+      else options.onBadLine?.(line.line, line.error);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    stderrTail.push(text);
+    if (stderrTail.length > 50) stderrTail.shift();
+    // tfjs prints a banner on the cpu backend; everything else is worth showing.
+    if (!/Hi, looks like you are running TensorFlow\.js/.test(text)) options.onStderr?.(text);
+  });
+  child.stdin.on('error', () => undefined);
+  const exit = new Promise<TrainerProcessResult>((resolve) =>
+    child.on('close', (exitCode, signal) => {
+      for (const line of decoder.end()) if (line.ok) handle(line.value);
+      resolve({ code: exitCode ?? (signal ? 128 : 1), hello, done, fatal, stderrTail: stderrTail.join('') });
+    }),
+  );
+  return {
+    child,
+    stop: () => {
+      if (child.stdin.writable) child.stdin.write(encodeLine({ type: 'control/stop', controlId: 'cli-stop' }));
+    },
+    kill: () => {
+      child.kill('SIGKILL');
+    },
+    exit,
+  };
+}
 
 export async function runTrain(argv: string[], print: (line: string) => void): Promise<number> {
   const invocation = parseTrainInvocation(argv);
@@ -16,23 +103,15 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
     print(TRAIN_HELP);
     return 0;
   }
-  const trainerBundle = path.join(__dirname, 'trainer.js');
-  const child = spawn(process.execPath, [trainerBundle, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const decoder = new LineDecoder<TrainerEvent>({ parse: parseEvent as never, maxLineChars: 64 << 20 });
   let progress: ProgressBar | null = null;
-  let hello: Extract<TrainerEvent, { type: 'trainer/hello' }> | null = null;
-  let done: Extract<TrainerEvent, { type: 'trainer/done' }> | null = null;
   let lastMetrics: Record<string, number> = {};
-  let fatal: string | null = null;
   let firstStep = 0;
   let firstStepAt = 0;
   const validations: { step: number; accuracy: number }[] = [];
-  const stderrTail: string[] = [];
 
   const handle = (event: TrainerEvent) => {
     switch (event.type) {
       case EVENT.hello:
-        hello = event;
         print(`run ${event.runId} in ${event.runDir}`);
         print(`backend ${event.backend} (${event.device}); estimator ${String(event.config.estimator)}${event.resumedFromStep !== undefined ? `; resumed from step ${event.resumedFromStep}` : ''}`);
         break;
@@ -60,53 +139,38 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
         break;
       }
       case EVENT.error:
-        if (event.fatal) fatal = event.message;
         process.stderr.write(`${progress ? '\n' : ''}${event.fatal ? 'error' : 'warning'}: ${event.message}${event.where ? ` (at ${event.where})` : ''}\n`);
-        break;
-      case EVENT.done:
-        done = event;
         break;
       default:
         break;
     }
   };
 
-  child.stdout.on('data', (chunk: Buffer) => {
-    for (const line of decoder.push(chunk)) {
-      if (line.ok) handle(line.value);
-      else process.stderr.write(`warning: unreadable trainer event on line ${line.line}: ${line.error}\n`);
-    }
+  const trainer = startTrainerProcess(argv, {
+    onEvent: handle,
+    onBadLine: (line, error) => process.stderr.write(`warning: unreadable trainer event on line ${line}: ${error}\n`),
+    onStderr: (text) => process.stderr.write(text),
   });
-  child.stderr.on('data', (chunk: Buffer) => {
-    const text = chunk.toString('utf8');
-    stderrTail.push(text);
-    if (stderrTail.length > 50) stderrTail.shift();
-    // tfjs prints a banner on the cpu backend; everything else is worth showing.
-    if (!/Hi, looks like you are running TensorFlow\.js/.test(text)) process.stderr.write(text);
-  });
-  child.stdin.on('error', () => undefined);
 
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
     if (interrupts === 1) {
       process.stderr.write('\nstopping after this step (Ctrl+C again to kill the trainer)...\n');
-      child.stdin.write(encodeLine({ type: 'control/stop', controlId: 'cli-stop' }));
+      trainer.stop();
     } else {
-      child.kill('SIGKILL');
+      trainer.kill();
     }
   };
   process.on('SIGINT', onInterrupt);
 
-  const code: number = await new Promise((resolve) => child.on('close', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
+  const { code, hello, done: finished, fatal } = await trainer.exit;
   process.off('SIGINT', onInterrupt);
-  for (const line of decoder.end()) if (line.ok) handle(line.value);
   (progress as ProgressBar | null)?.finish();
 
-  const finished = done as Extract<TrainerEvent, { type: 'trainer/done' }> | null;
   if (!finished) {
     print(`trainer exited with code ${code}${fatal ? `: ${fatal}` : ''}`);
-    if (hello) print(`the run directory is intact; continue it with: durian train --resume ${(hello as { runDir: string }).runDir}`);
+    if (hello) print(`the run directory is intact; continue it with: durian train --resume ${hello.runDir}`);
     return code === 0 ? 1 : code;
   }
   const rows: (string | number)[][] = [['metric', 'value']];
@@ -119,7 +183,7 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
   print(`validation: ${validations.map((v) => `step ${v.step} ${v.accuracy.toFixed(3)}`).join(', ')}`);
   const before = finished.summary.validationAccuracyBefore;
   const after = finished.summary.validationAccuracyAfter;
-  print(`run ${finished.reason} at step ${finished.step}${hello ? ` in ${(hello as { runDir: string }).runDir}` : ''}`);
+  print(`run ${finished.reason} at step ${finished.step}${hello ? ` in ${hello.runDir}` : ''}`);
   print(`validation accuracy: ${before === undefined ? '?' : before.toFixed(3)} -> ${after === undefined ? '?' : after.toFixed(3)}`);
   return code;
 }
