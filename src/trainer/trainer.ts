@@ -32,7 +32,7 @@ import { allFinite, builtInPolicyConfig, packArrays, unpackArrays } from './poli
 import { Rng, mixSeed } from './rng.js';
 import { RunDirectory } from './run/index.js';
 import { type PooledTask, TaskPool } from './taskPool.js';
-import { decodeResponse, scoreResponse, taskId, writeTaskImage } from './tasks/index.js';
+import { decodeResponse, scoreResponse, taskId, taskImagePath, writeTaskImage } from './tasks/index.js';
 
 export interface TrainerOptions {
   config: TrainConfig;
@@ -424,10 +424,11 @@ export class Trainer {
 
   /** The schedule's multiplier of the live lr at `step` (1-based) of config.steps. */
   private lrFactor(step: number): number {
-    if (this.config.lrSchedule === 'constant' || this.config.steps <= 1) return 1;
+    const warmup = this.config.lrWarmupSteps > 0 ? Math.min(1, step / this.config.lrWarmupSteps) : 1;
+    if (this.config.lrSchedule === 'constant' || this.config.steps <= 1) return warmup;
     const progress = Math.min(1, Math.max(0, (step - 1) / (this.config.steps - 1)));
     const floor = this.config.minLrRatio;
-    return floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progress));
+    return warmup * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progress)));
   }
 
   /**
@@ -469,7 +470,7 @@ export class Trainer {
         promptId: id,
         question: prompt.task.question,
         groundTruth: prompt.task.answer,
-        image: writeTaskImage(this.run.dir, prompt.task),
+        image: this.config.writeRollouts ? writeTaskImage(this.run.dir, prompt.task) : taskImagePath(prompt.task),
         visualEntropy: prompt.visualEntropy,
         confidence,
         perceptualBucket: explained?.perceptualBucket ?? 'mid',

@@ -457,10 +457,10 @@ describe('durian study end to end (real trainer, tiny grid)', { timeout: 600_000
     const moved = path.join(work, 'study.json.bak');
     writeFileSync(moved, readFileSync(path.join(dir, 'study.json')));
     rmSync(path.join(dir, 'study.json'));
-    writeFileSync(path.join(work, 'lr.json'), JSON.stringify({ ...JSON.parse(readFileSync(configFile, 'utf8')), lr: 0.001 }));
+    writeFileSync(path.join(work, 'lr.json'), JSON.stringify({ ...JSON.parse(readFileSync(configFile, 'utf8')), lr: 0.002 }));
     const otherConfig = await startStudy(args.map((a) => (a === configFile ? path.join(work, 'lr.json') : a)), env);
     assert.equal(otherConfig.code, 2);
-    assert.match(otherConfig.stderr, /cell grpo-G4-s1 in .* was trained with another config:\n {2}- lr: 0\.0003 there, 0\.001 now/);
+    assert.match(otherConfig.stderr, /cell grpo-G4-s1 in .* was trained with another config:\n {2}- lr: 0\.001 there, 0\.002 now/);
     writeFileSync(path.join(dir, 'study.json'), readFileSync(moved));
   });
 
