@@ -8,12 +8,14 @@
  * `stop()` closes the browser, kills code-server by its process group and removes the run folder; an exit
  * trap does the same if the test process dies. Screenshots land in test-results/e2e/<name>/.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, loadPlaywright } from './playwright.js';
 import { ensureVsix, type ServerOptions, startServer, type VsCodeServer } from './server.js';
 import { e2ePaths } from './setup.js';
-import { Workbench } from './workbench.js';
+import { stepOf } from '../support/processes.js';
+import { Workbench, sleep } from './workbench.js';
 
 export { e2eSkip, e2ePaths } from './setup.js';
 export { sampleBatches, writeWorkspace } from './server.js';
@@ -61,6 +63,32 @@ export class VsCodeSession extends Workbench {
 
   get workspaceDir(): string {
     return this.server.workspaceDir;
+  }
+
+  /** The newest run folder under the workspace's runs/. */
+  latestRunDir(): string {
+    const runs = path.join(this.workspaceDir, 'runs');
+    const names = existsSync(runs) ? readdirSync(runs).sort() : [];
+    assert.ok(names.length > 0, 'a run folder exists');
+    return path.join(runs, names[names.length - 1]);
+  }
+
+  /** The training step the status bar shows (fails if it shows a crash). */
+  async statusStep(timeoutMs = 120_000): Promise<number> {
+    const text = await this.statusBarText(/Durian (step \d+\/\d+|crashed)/, timeoutMs);
+    assert.ok(!/crashed/.test(text), `the trainer crashed: ${text}`);
+    return stepOf(text);
+  }
+
+  /** Waits until the status bar shows a step above `step`; returns it. */
+  async waitForStepAbove(step: number, timeoutMs = 120_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const current = await this.statusStep(timeoutMs);
+      if (current > step) return current;
+      assert.ok(Date.now() < deadline, `the step did not pass ${step} within ${timeoutMs} ms`);
+      await sleep(250);
+    }
   }
 
   /**

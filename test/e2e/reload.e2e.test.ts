@@ -11,12 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readLatestCheckpoint } from '../../src/trainer/run/checkpoints.js';
 import { isProcessAlive } from '../../src/trainer/run/status.js';
 import { e2eSkip, sleep, startVsCode, type VsCodeSession } from './harness.js';
+import { waitUntilGone } from '../support/processes.js';
 
 const settings = {
   // Effectively endless: the test ends it.
@@ -31,12 +32,6 @@ const settings = {
   'durian.training.warmupSteps': 5,
   'durian.durian.reasoningBins': 4,
 };
-
-function stepOf(text: string): number {
-  const match = /step (\d+)\//.exec(text);
-  assert.ok(match, `no step in ${JSON.stringify(text)}`);
-  return Number(match[1]);
-}
 
 interface Status {
   state: string;
@@ -60,29 +55,6 @@ function parentPid(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-/**
- * Whether the process still runs: a zombie (exited, waiting for its new parent, PID 1 here, to reap it,
- * which takes up to ~2 s in this sandbox) counts as gone.
- */
-function running(pid: number): boolean {
-  if (!isProcessAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return isProcessAlive(pid);
-  }
-}
-
-async function waitUntilGone(pid: number, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (running(pid)) {
-    assert.ok(Date.now() - started < timeoutMs, `the trainer (pid ${pid}) is still running ${timeoutMs} ms after its host went away`);
-    await sleep(100);
-  }
-  return Date.now() - started;
-}
-
 /** The run's latest checkpoint, verified against its manifest (sizes and SHA-256), nothing skipped (read-only). */
 function wholeCheckpoint(dir: string): number {
   const checkpoint = readLatestCheckpoint(path.join(dir, 'checkpoints'));
@@ -102,26 +74,10 @@ function metricSteps(dir: string): number[] {
 describe('the extension host goes away while training', { skip: e2eSkip(), timeout: 600_000 }, () => {
   let vscode: VsCodeSession;
   const figures: string[] = [];
-  const runDir = () => {
-    const runs = path.join(vscode.workspaceDir, 'runs');
-    const names = existsSync(runs) ? readdirSync(runs).sort() : [];
-    assert.ok(names.length > 0, 'a run folder exists');
-    return path.join(runs, names[names.length - 1]);
-  };
-  const statusStep = async (timeoutMs = 120_000) => {
-    const text = await vscode.statusBarText(/Durian (step \d+\/\d+|crashed)/, timeoutMs);
-    assert.ok(!/crashed/.test(text), `the trainer crashed: ${text}`);
-    return stepOf(text);
-  };
-  const waitForStepAbove = async (step: number, timeoutMs = 120_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const current = await statusStep(timeoutMs);
-      if (current > step) return current;
-      assert.ok(Date.now() < deadline, `the step did not pass ${step} within ${timeoutMs} ms`);
-      await sleep(250);
-    }
-  };
+  const runDir = () => vscode.latestRunDir();
+  const statusStep = (timeoutMs?: number) => vscode.statusStep(timeoutMs);
+  const waitForStepAbove = (step: number, timeoutMs?: number) => vscode.waitForStepAbove(step, timeoutMs);
+
   /** Resumes `dir` from the Runs view (its inline Resume Run action) and waits for steps past `fromStep`. */
   /**
    * Shows the Runs view (the Durian RL container in the side bar). After a reload the side bar may show the

@@ -5,10 +5,11 @@
  * trainer process and see the crash reported, and resume again. Screenshots of every stage.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { e2eSkip, startVsCode, type VsCodeSession } from './harness.js';
+import { stepOf } from '../support/processes.js';
 
 // A small but real session: built-in tasks, frozen encoder, a short warm-up; long enough to pause and stop.
 const settings = {
@@ -24,34 +25,12 @@ const settings = {
   'durian.durian.reasoningBins': 4,
 };
 
-function stepOf(text: string): number {
-  const match = /step (\d+)\//.exec(text);
-  assert.ok(match, `no step in ${JSON.stringify(text)}`);
-  return Number(match[1]);
-}
-
 describe('training in a real VS Code', { skip: e2eSkip(), timeout: 600_000 }, () => {
   let vscode: VsCodeSession;
-  const runDir = () => {
-    const runs = path.join(vscode.workspaceDir, 'runs');
-    const names = existsSync(runs) ? readdirSync(runs).sort() : [];
-    assert.ok(names.length > 0, 'a run folder exists');
-    return path.join(runs, names[names.length - 1]);
-  };
-  const statusStep = async (timeoutMs = 120_000) => {
-    const text = await vscode.statusBarText(/Durian (step \d+\/\d+|crashed)/, timeoutMs);
-    assert.ok(!/crashed/.test(text), `the trainer crashed: ${text}`);
-    return stepOf(text);
-  };
-  const waitForStepAbove = async (step: number, timeoutMs = 120_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const current = await statusStep(timeoutMs);
-      if (current > step) return current;
-      assert.ok(Date.now() < deadline, `the step did not pass ${step} within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  };
+  const runDir = () => vscode.latestRunDir();
+  const statusStep = (timeoutMs?: number) => vscode.statusStep(timeoutMs);
+  const waitForStepAbove = (step: number, timeoutMs?: number) => vscode.waitForStepAbove(step, timeoutMs);
+
 
   before(async () => {
     vscode = await startVsCode({ name: 'training', workspaceFiles: { 'README.md': '# training e2e\n' }, settings });

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { readLatestCheckpoint } from '../../src/trainer/run/checkpoints.js';
 import { isProcessAlive } from '../../src/trainer/run/status.js';
+import { waitUntilGone } from '../support/processes.js';
 
 const trainerBundle = path.resolve(__dirname, '../../dist/trainer.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'durian-disconnect-'));
@@ -49,29 +50,6 @@ function assertStoppedCleanly(runDir: string, lastStepSeen: number): number {
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
-
-/**
- * Whether the process still runs: a zombie (exited, waiting for its new parent, PID 1 here, to reap it,
- * which takes up to ~2 s in this sandbox) counts as gone.
- */
-function running(pid: number): boolean {
-  if (!isProcessAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return isProcessAlive(pid);
-  }
-}
-
-async function waitUntilGone(pid: number, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (running(pid)) {
-    assert.ok(Date.now() - started < timeoutMs, `the trainer (pid ${pid}) still runs ${timeoutMs} ms after its host went away`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return Date.now() - started;
 }
 
 // A stand-in for the extension host: forks the trainer exactly as TrainingSession does (stdout and stderr
