@@ -98,6 +98,7 @@ export class Trainer {
   private paused = false;
   private stopRequested = false;
   private wake: (() => void) | null = null;
+  private statusWrittenAt = 0;
   /** Responses of recent steps, for relabels: step -> promptId -> response texts. */
   private readonly recentResponses = new Map<number, Map<string, string[]>>();
 
@@ -225,6 +226,7 @@ export class Trainer {
       const ok = await this.trainStep(step);
       this.step = step;
       if (!ok) this.log('warn', `step ${step} made no update`);
+      this.refreshStatus(step);
       if (step % this.config.validationEvery === 0 && step !== this.config.steps) await this.validate(step);
       if (step % this.config.checkpointEvery === 0 && step !== this.config.steps) this.checkpoint();
     }
@@ -420,6 +422,14 @@ export class Trainer {
       }
     }
     return metrics;
+  }
+
+  /** status.json's step follows the run (at most one write a second: it is an atomic rename each time). */
+  private refreshStatus(step: number): void {
+    const now = Date.now();
+    if (now - this.statusWrittenAt < 1000) return;
+    this.statusWrittenAt = now;
+    this.run.writeStatus('running', step);
   }
 
   /** The schedule's multiplier of the live lr at `step` (1-based) of config.steps. */

@@ -84,6 +84,10 @@ describe('trainer process', { timeout: 300_000 }, () => {
     const hello = await session.waitFor((e) => e.type === 'trainer/hello', 'hello');
     assert.equal(hello.type === 'trainer/hello' && hello.backend, 'wasm');
     await session.waitFor((e) => e.type === 'trainer/step' && e.step === 2, 'step 2');
+    // status.json follows a running run (the Runs view shows its step), not only its changes of state.
+    const running = JSON.parse(readFileSync(path.join(runDir, 'status.json'), 'utf8'));
+    assert.equal(running.state, 'running');
+    assert.ok(running.step >= 1, `status.json step ${running.step} while the trainer is past step 1`);
     session.send({ type: 'control/setConfig', controlId: 'weights-1', changes: { durianWeights: [1, 0, 0] } });
     session.send({ type: 'control/setConfig', controlId: 'bad-lr', changes: { lr: -1 } });
     session.send({ type: 'control/nonsense', controlId: 'x' });

@@ -1,6 +1,6 @@
 /**
  * `status.json`: what a run is doing now, rewritten atomically by the trainer at every change of state
- * and after every step, so the Runs view and scripts can poll it. A trainer that dies without writing
+ * and after a step when the last write is over a second old, so the Runs view and scripts can poll it. A trainer that dies without writing
  * `crashed` is detected by its pid: a `running`/`paused` status whose process is gone reads as `crashed`.
  */
 
