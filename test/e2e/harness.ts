@@ -40,6 +40,24 @@ export interface VsCodeOptions extends ServerOptions {
   viewport?: { width: number; height: number };
 }
 
+/**
+ * User settings of a small but real training session (built-in tasks, frozen encoder, a 5-step warm-up, 8
+ * prompts x 4 rollouts a step), effectively endless: the test stops it. `overrides` change or add settings.
+ */
+export function smallSession(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    'durian.training.steps': 1_000_000,
+    'durian.training.batchSize': 8,
+    'durian.training.groupSize': 4,
+    'durian.training.trainSize': 64,
+    'durian.training.validationSize': 16,
+    'durian.training.validationEvery': 1000,
+    'durian.training.warmupSteps': 5,
+    'durian.durian.reasoningBins': 4,
+    ...overrides,
+  };
+}
+
 /** Console messages that are noise in an offline code-server (Open VSX lookups, a few 404s). */
 const consoleNoise = /open-vsx|marketplace|Failed to load resource|404|ERR_NAME_NOT_RESOLVED|ERR_CONNECTION_REFUSED|gallery/i;
 

@@ -16,22 +16,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readLatestCheckpoint } from '../../src/trainer/run/checkpoints.js';
 import { isProcessAlive } from '../../src/trainer/run/status.js';
-import { e2eSkip, sleep, startVsCode, type VsCodeSession } from './harness.js';
+import { e2eSkip, sleep, smallSession, startVsCode, type VsCodeSession } from './harness.js';
 import { waitUntilGone } from '../support/processes.js';
 
-const settings = {
-  // Effectively endless: the test ends it.
-  'durian.training.steps': 1_000_000,
-  'durian.training.batchSize': 8,
-  'durian.training.groupSize': 4,
-  'durian.training.trainSize': 64,
-  'durian.training.validationSize': 16,
-  'durian.training.validationEvery': 1000,
+const settings = smallSession({
   // Rare periodic checkpoints: the one found after the reload must be the one written on the way out.
   'durian.training.checkpointEvery': 100_000,
-  'durian.training.warmupSteps': 5,
-  'durian.durian.reasoningBins': 4,
-};
+});
 
 interface Status {
   state: string;

@@ -11,23 +11,16 @@ import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RolloutGroup } from '../../src/protocol/index.js';
-import { e2eSkip, startVsCode, type VsCodeSession } from './harness.js';
+import { e2eSkip, smallSession, startVsCode, type VsCodeSession } from './harness.js';
 import type { Locator } from './playwright.js';
 
-// A small but real session (as training.e2e.test.ts): built-in tasks, 8 prompts x 4 rollouts per step.
-const settings = {
-  'durian.training.steps': 1_000_000,
-  'durian.training.batchSize': 8,
+// A small but real session (as training.e2e.test.ts): built-in tasks, 8 prompts x 8 rollouts per step.
+const settings = smallSession({
   'durian.training.groupSize': 8,
   // A human pace of events: at ~30 steps a second the panel's navigation lags behind (see the closing note).
   'durian.training.ppoEpochs': 2,
-  'durian.training.trainSize': 64,
-  'durian.training.validationSize': 16,
-  'durian.training.validationEvery': 1000,
   'durian.training.checkpointEvery': 1000,
-  'durian.training.warmupSteps': 5,
-  'durian.durian.reasoningBins': 4,
-};
+});
 
 type Evaluable = Locator & { evaluate<R, A>(fn: (element: Element, arg: A) => R, arg?: A): Promise<R> };
 

@@ -8,22 +8,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { e2eSkip, startVsCode, type VsCodeSession } from './harness.js';
+import { e2eSkip, smallSession, startVsCode, type VsCodeSession } from './harness.js';
 import { stepOf } from '../support/processes.js';
 
 // A small but real session: built-in tasks, frozen encoder, a short warm-up; long enough to pause and stop.
-const settings = {
-  // Effectively endless: a quiet machine runs this small session at ~30 steps a second; the test stops it.
-  'durian.training.steps': 1_000_000,
-  'durian.training.batchSize': 8,
-  'durian.training.groupSize': 4,
-  'durian.training.trainSize': 64,
-  'durian.training.validationSize': 16,
-  'durian.training.validationEvery': 1000,
-  'durian.training.checkpointEvery': 5,
-  'durian.training.warmupSteps': 5,
-  'durian.durian.reasoningBins': 4,
-};
+const settings = smallSession({ 'durian.training.checkpointEvery': 5 });
 
 describe('training in a real VS Code', { skip: e2eSkip(), timeout: 600_000 }, () => {
   let vscode: VsCodeSession;
