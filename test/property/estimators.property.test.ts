@@ -49,6 +49,16 @@ function groupSlices(groups: number[][]): [number, number][] {
 
 const close = (a: number, b: number, tolerance = 1e-7) => Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(a), Math.abs(b));
 
+/** max |r| / std over the groups with a spread: how much rounding of the rewards an advantage can amplify. */
+function conditioning(groups: readonly (readonly number[])[]): number {
+  let worst = 1;
+  for (const rewards of groups) {
+    const std = unbiasedStd(rewards);
+    if (std > 0) worst = Math.max(worst, Math.max(...rewards.map(Math.abs)) / std);
+  }
+  return worst;
+}
+
 describe('estimator invariants', () => {
   it('advantages within a group sum to about 0 for grpo, dr_grpo, rloo and durian', () => {
     fc.assert(
@@ -75,10 +85,14 @@ describe('estimator invariants', () => {
       fc.property(groupsArbitrary, fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (sample, c) => {
         const batch = toBatch(sample);
         const scaled = { ...batch, scores: batch.scores.map((r) => r * c) };
+        // Rounding, not the estimator, limits how exactly (r - mean) / std survives scaling: its relative error is
+        // ~ machine epsilon x max|r| / std, so a group like [9.99999999790, 9.99999999863] (std 5e-10) may move
+        // in the 6th digit. The tolerance is 1e-6 unless the batch is that ill-conditioned.
+        const tolerance = Math.max(1e-6, 1e3 * Number.EPSILON * conditioning(sample.groups));
         for (const name of ['grpo', 'durian']) {
           const a = computeAdvantages(name, batch, { eps: 0 }).advantages;
           const b = computeAdvantages(name, scaled, { eps: 0 }).advantages;
-          a.forEach((value, s) => assert.ok(close(value, b[s], 1e-6), `${name}[${s}]: ${value} vs ${b[s]}`));
+          a.forEach((value, s) => assert.ok(close(value, b[s], tolerance), `${name}[${s}]: ${value} vs ${b[s]} (tolerance ${tolerance})`));
         }
       }),
     );
