@@ -7,12 +7,11 @@
  * validated on arrival and applied at the next step boundary, each acknowledged with `applied` + step.
  */
 import path from 'node:path';
-import { type AdvantageResult, ESTIMATOR_NAMES, computeAdvantages, type DurianPrompt, mean, unbiasedStd } from '../core/index.js';
+import { ESTIMATOR_NAMES, computeAdvantages } from '../core/index.js';
 import {
   type Control,
   EVENT,
   PROTOCOL_VERSION,
-  type RolloutGroup,
   type TrainerEvent,
   controlKindOf,
   groupsEvents,
@@ -31,6 +30,7 @@ import { type PolicyBatch, type PolicyConfig, PolicyModel, PolicySampler, Policy
 import { allFinite, builtInPolicyConfig, packArrays, unpackArrays } from './policyIo.js';
 import { Rng, mixSeed } from './rng.js';
 import { RunDirectory } from './run/index.js';
+import { type StepTimings, buildRolloutGroups, stepMetrics } from './stepRecords.js';
 import { type PooledTask, TaskPool } from './taskPool.js';
 import { decodeResponse, scoreResponse, taskId, taskImagePath, writeTaskImage } from './tasks/index.js';
 
@@ -46,25 +46,6 @@ export interface TrainerOptions {
   emit: (event: TrainerEvent) => void;
   /** TEST-ONLY faults to inject (from DURIAN_FAULT, see faults.ts); none in normal use. */
   faults?: readonly Fault[];
-}
-
-interface StepTimings {
-  rollout: number;
-  scoring: number;
-  update: number;
-}
-
-const EXTREME = 2;
-
-function fractionAbove(values: ArrayLike<number>, kept: readonly boolean[], threshold: number): number {
-  let count = 0;
-  let total = 0;
-  for (let s = 0; s < values.length; s++) {
-    if (!kept[s]) continue;
-    total++;
-    if (Math.abs(values[s]) > threshold) count++;
-  }
-  return total === 0 ? 0 : count / total;
 }
 
 export class Trainer {
@@ -357,9 +338,24 @@ export class Trainer {
     timings.update = (performance.now() - t) / 1000;
 
     // 4. Record: metrics, rollout groups, images.
-    const groups = this.rolloutGroups(prompts, G, texts, sample, scores, format, accuracy, relabeled, active, grpo, durian);
+    const groups = buildRolloutGroups({
+      prompts,
+      G,
+      texts,
+      tokens: (s) => Array.from(sample.responses.subarray(s * sample.responseLength, s * sample.responseLength + sample.lengths[s])),
+      scores,
+      format,
+      accuracy,
+      meanLogprobs: sample.sequenceLogprobs,
+      relabeled,
+      image: (p) => (this.config.writeRollouts ? writeTaskImage(this.run.dir, prompts[p].task) : taskImagePath(prompts[p].task)),
+      weight: (id) => this.controls.groupWeight(id),
+      active,
+      grpo,
+      durian,
+    });
     this.rememberResponses(step, prompts, G, texts);
-    const metrics = this.stepMetrics(scores, accuracy, format, sample.lengths, active, grpo, G, update, timings, performance.now() - started, sequences);
+    const metrics = stepMetrics({ scores, accuracy, format, lengths: sample.lengths, active, grpo, G, update, timings, stepMs: performance.now() - started, sequences });
     const { finite, nonFinite: badMetrics } = splitFiniteMetrics(metrics);
     if (badMetrics.length > 0) this.log('warn', `step ${step}: non-finite metrics ${badMetrics.join(', ')}`);
     this.run.appendMetrics(step, metrics, this.elapsedMs());
@@ -400,6 +396,7 @@ export class Trainer {
     const dapo = this.config.algorithm === 'dapo';
     const gradientFault = faultAt(this.faults, 'gradient', step);
     const lossAdvantages = gradientFault === undefined ? keptAdvantages : Float64Array.from(keptAdvantages, (a, k) => (k === 0 ? gradientFault : a));
+    const lr = live.lr * this.lrFactor(step);
     let metrics: Record<string, number> = {};
     for (let epoch = 0; epoch < this.config.ppoEpochs; epoch++) {
       metrics = { ...this.optimizer.trainStep(batch, lossAdvantages, oldLogprobs, refLogprobs, {
@@ -409,9 +406,9 @@ export class Trainer {
         klCoef: live.klBeta,
         entropyCoef: 0,
         temperature: live.temperature,
-        learningRate: live.lr * this.lrFactor(step),
+        learningRate: lr,
         maxGradNorm: this.config.maxGradNorm,
-      }), lr: live.lr * this.lrFactor(step) };
+      }), lr };
       if (!Number.isFinite(metrics.grad_norm) || !allFinite(this.model.getWeights())) {
         // Adam skips a non-finite gradient itself; a finite one that still overflows a weight is undone here.
         this.model.setWeights(before);
@@ -453,105 +450,6 @@ export class Trainer {
   }
 
   // ---- records ----
-
-  private rolloutGroups(
-    prompts: PooledTask[],
-    G: number,
-    texts: string[],
-    sample: { responses: Int32Array; responseLength: number; lengths: Int32Array; sequenceLogprobs: Float64Array },
-    scores: number[],
-    format: number[],
-    accuracy: number[],
-    relabeled: boolean[],
-    active: AdvantageResult,
-    grpo: AdvantageResult,
-    durian: AdvantageResult,
-  ): RolloutGroup[] {
-    const durianPrompts = new Map(((durian.explanation.prompts as DurianPrompt[] | undefined) ?? []).map((p) => [p.id, p]));
-    const components = durian.perSequence;
-    return prompts.map((prompt, p) => {
-      const id = prompt.task.id;
-      const explained = durianPrompts.get(id);
-      const first = p * G;
-      const rewards = scores.slice(first, first + G);
-      const groupStd = unbiasedStd(rewards);
-      const confidence = explained?.confidence ?? sample.sequenceLogprobs.slice(first, first + G).reduce((a, b) => a + b, 0) / G;
-      return {
-        promptId: id,
-        question: prompt.task.question,
-        groundTruth: prompt.task.answer,
-        image: this.config.writeRollouts ? writeTaskImage(this.run.dir, prompt.task) : taskImagePath(prompt.task),
-        visualEntropy: prompt.visualEntropy,
-        confidence,
-        perceptualBucket: explained?.perceptualBucket ?? 'mid',
-        reasoningBin: explained?.reasoningBin ?? 0,
-        groupStd,
-        perceptualPooledStd: explained?.perceptualPooledStd ?? 0,
-        reasoningPooledStd: explained?.reasoningPooledStd ?? 0,
-        weight: this.controls.groupWeight(id),
-        excluded: !active.kept[first],
-        rollouts: Array.from({ length: G }, (_, i) => {
-          const s = first + i;
-          return {
-            response: texts[s],
-            tokens: Array.from(sample.responses.subarray(s * sample.responseLength, s * sample.responseLength + sample.lengths[s])),
-            reward: scores[s],
-            format: format[s],
-            accuracy: accuracy[s],
-            meanLogprob: sample.sequenceLogprobs[s],
-            advantage: active.advantages[s],
-            advantageGrpo: grpo.advantages[s],
-            ...(components.grpo ? { components: { grpo: components.grpo[s], perceptual: components.perceptual[s], reasoning: components.reasoning[s] } } : {}),
-            ...(relabeled[s] ? { relabeled: true } : {}),
-          };
-        }),
-      };
-    });
-  }
-
-  private stepMetrics(
-    scores: number[],
-    accuracy: number[],
-    format: number[],
-    lengths: Int32Array,
-    active: AdvantageResult,
-    grpo: AdvantageResult,
-    G: number,
-    update: Record<string, number>,
-    timings: StepTimings,
-    stepMs: number,
-    sequences: number,
-  ): Record<string, number> {
-    const rewardMean = mean(scores);
-    const rewardStd = Math.sqrt(mean(scores.map((r) => (r - rewardMean) ** 2)));
-    let zeroStd = 0;
-    for (let first = 0; first < scores.length; first += G) {
-      const group = scores.slice(first, first + G);
-      if (group.every((r) => r === group[0])) zeroStd++;
-    }
-    const keptAdvantages = Array.from(active.advantages).filter((_, s) => active.kept[s]);
-    const metrics: Record<string, number> = {
-      'reward/mean': rewardMean,
-      'reward/std': rewardStd,
-      'accuracy/mean': mean(accuracy),
-      'format/mean': mean(format),
-      frac_reward_zero_std: zeroStd / (scores.length / G),
-      'critic/advantages/mean': keptAdvantages.length ? mean(keptAdvantages) : 0,
-      'critic/advantages/max': keptAdvantages.length ? Math.max(...keptAdvantages) : 0,
-      'critic/advantages/min': keptAdvantages.length ? Math.min(...keptAdvantages) : 0,
-      'critic/advantages/frac_abs_gt_2': fractionAbove(active.advantages, active.kept, EXTREME),
-      'critic/advantages_grpo/frac_abs_gt_2': fractionAbove(grpo.advantages, grpo.kept, EXTREME),
-      'batch/kept_groups': active.groups.filter((g) => g.kept).length,
-      'response_length/mean': mean(lengths),
-      'timing_s/rollout': timings.rollout,
-      'timing_s/scoring': timings.scoring,
-      'timing_s/update': timings.update,
-      'timing_s/step': stepMs / 1000,
-      'perf/throughput': sequences / (stepMs / 1000),
-    };
-    for (const [key, value] of Object.entries(update)) if (key !== 'loss') metrics[`actor/${key}`] = value;
-    return metrics;
-  }
 
   private async validate(step: number): Promise<number> {
     const result = await evaluate(this.sampler, this.model.getWeights(), this.pool, this.validationSet);

@@ -19,7 +19,7 @@
  * Before timing, the suite checks that every payload validates and that a corrupted one in the stream is
  * rejected, so it never times a validator that lets everything through.
  */
-import { type AdvantageResult, type DurianPrompt, computeAdvantages, mean, unbiasedStd } from '../../core/index.js';
+import { computeAdvantages } from '../../core/index.js';
 import {
   CONTROL,
   DASHBOARD,
@@ -28,7 +28,6 @@ import {
   ROLLOUTS,
   type DashboardEventMessage,
   type GroupsEvent,
-  type RolloutGroup,
   type RolloutsControlMessage,
   type RolloutsLiveMessage,
   type SetConfigControl,
@@ -45,6 +44,7 @@ import {
   splitFiniteMetrics,
 } from '../../protocol/index.js';
 import type { TrainStepMetrics } from '../../trainer/policy/update.js';
+import { buildRolloutGroups, stepMetrics } from '../../trainer/stepRecords.js';
 import { generateTask, taskLevelsAt } from '../../trainer/tasks/generate.js';
 import { taskImagePath } from '../../trainer/tasks/png.js';
 import { scoreResponse, targetResponse } from '../../trainer/tasks/reward.js';
@@ -72,7 +72,7 @@ export interface MessagesFixture {
 
 /**
  * One default training step's messages (batchSize 32, groupSize 8, estimator durian), deterministic in
- * `seed`. The shapes are the trainer's: see Trainer.rolloutGroups and Trainer.stepMetrics.
+ * `seed`. The payloads are built by the trainer's own buildRolloutGroups and stepMetrics (trainer/stepRecords.ts).
  */
 export function messagesFixture(options: { prompts?: number; groupSize?: number; seed?: number; step?: number } = {}): MessagesFixture {
   const { prompts = 32, groupSize: G = 8, seed = 1, step = 120 } = options;
@@ -113,42 +113,29 @@ export function messagesFixture(options: { prompts?: number; groupSize?: number;
   const active = computeAdvantages('durian', batch);
   const grpo = computeAdvantages('grpo', batch);
 
-  const groups = rolloutGroups(tasks, G, tokens, scores, format, accuracy, logprob, visualEntropy, groupWeights, active, grpo);
+  const groups = buildRolloutGroups({
+    prompts: tasks.map((task, p) => ({ task, visualEntropy: visualEntropy[p * G] })),
+    G,
+    texts: tokens.map((t) => decodeResponse(t)),
+    tokens: (s) => tokens[s],
+    scores,
+    format,
+    accuracy,
+    meanLogprobs: logprob,
+    image: (p) => taskImagePath(tasks[p]),
+    weight: (id) => groupWeights[id],
+    active,
+    grpo,
+    durian: active,
+  });
   const split = groupsEvents(step, 'durian', groups);
   if (split.events.length !== 1 || split.tooLarge.length > 0) throw new Error(`messages bench: expected one groups event, got ${split.events.length}`);
 
   // The trainer's metrics: its own (Trainer.stepMetrics) and the policy update's, `loss` left out.
   const update: Omit<TrainStepMetrics, 'loss'> = { pg_loss: -0.0123, kl_loss: 0.00412, entropy: 0.731, pg_clipfrac: 0.0186, ppo_kl: 0.00093, grad_norm: 0.412 };
-  const rewardMean = mean(scores);
-  const kept = Array.from(active.advantages).filter((_, s) => active.kept[s]);
-  let zeroStd = 0;
-  for (let first = 0; first < n; first += G) if (scores.slice(first, first + G).every((r) => r === scores[first])) zeroStd++;
-  const fracAbove = (result: AdvantageResult) => {
-    const values = Array.from(result.advantages).filter((_, s) => result.kept[s]);
-    return values.length ? values.filter((v) => Math.abs(v) > 2).length / values.length : 0;
-  };
   const timing = { rollout: 0.0412, scoring: 0.0031, update: 0.0874 };
   const stepSeconds = timing.rollout + timing.scoring + timing.update + 0.0052;
-  const metrics: Record<string, number> = {
-    'reward/mean': rewardMean,
-    'reward/std': Math.sqrt(mean(scores.map((r) => (r - rewardMean) ** 2))),
-    'accuracy/mean': mean(accuracy),
-    'format/mean': mean(format),
-    frac_reward_zero_std: zeroStd / prompts,
-    'critic/advantages/mean': kept.length ? mean(kept) : 0,
-    'critic/advantages/max': kept.length ? Math.max(...kept) : 0,
-    'critic/advantages/min': kept.length ? Math.min(...kept) : 0,
-    'critic/advantages/frac_abs_gt_2': fracAbove(active),
-    'critic/advantages_grpo/frac_abs_gt_2': fracAbove(grpo),
-    'batch/kept_groups': active.groups.filter((g) => g.kept).length,
-    'response_length/mean': mean(lengths),
-    'timing_s/rollout': timing.rollout,
-    'timing_s/scoring': timing.scoring,
-    'timing_s/update': timing.update,
-    'timing_s/step': stepSeconds,
-    'perf/throughput': n / stepSeconds,
-  };
-  for (const [key, value] of Object.entries(update)) metrics[`actor/${key}`] = value;
+  const metrics = stepMetrics({ scores, accuracy, format, lengths, active, grpo, G, update, timings: timing, stepMs: stepSeconds * 1000, sequences: n });
   const stepEvent: StepEvent = { type: EVENT.step, step, totalSteps: 1000, metrics: splitFiniteMetrics(metrics).finite, elapsedMs: 16_734.5 };
   const groupsEvent = split.events[0];
 
@@ -165,55 +152,6 @@ export function messagesFixture(options: { prompts?: number; groupSize?: number;
   };
 }
 
-function rolloutGroups(
-  tasks: ReturnType<typeof generateTask>[],
-  G: number,
-  tokens: number[][],
-  scores: number[],
-  format: number[],
-  accuracy: number[],
-  logprob: number[],
-  visualEntropy: number[],
-  groupWeights: Record<string, number>,
-  active: AdvantageResult,
-  grpo: AdvantageResult,
-): RolloutGroup[] {
-  const explained = new Map(((active.explanation.prompts as DurianPrompt[] | undefined) ?? []).map((p) => [p.id, p]));
-  const components = active.perSequence;
-  return tasks.map((task, p) => {
-    const prompt = explained.get(task.id);
-    const first = p * G;
-    return {
-      promptId: task.id,
-      question: task.question,
-      groundTruth: task.answer,
-      image: taskImagePath(task),
-      visualEntropy: visualEntropy[first],
-      confidence: prompt?.confidence ?? mean(logprob.slice(first, first + G)),
-      perceptualBucket: prompt?.perceptualBucket ?? 'mid',
-      reasoningBin: prompt?.reasoningBin ?? 0,
-      groupStd: unbiasedStd(scores.slice(first, first + G)),
-      perceptualPooledStd: prompt?.perceptualPooledStd ?? 0,
-      reasoningPooledStd: prompt?.reasoningPooledStd ?? 0,
-      weight: groupWeights[task.id],
-      excluded: !active.kept[first],
-      rollouts: Array.from({ length: G }, (_, i) => {
-        const s = first + i;
-        return {
-          response: decodeResponse(tokens[s]),
-          tokens: tokens[s],
-          reward: scores[s],
-          format: format[s],
-          accuracy: accuracy[s],
-          meanLogprob: logprob[s],
-          advantage: active.advantages[s],
-          advantageGrpo: grpo.advantages[s],
-          components: { grpo: components.grpo[s], perceptual: components.perceptual[s], reasoning: components.reasoning[s] },
-        };
-      }),
-    };
-  });
-}
 
 /** `count` copies of an event at consecutive steps, as the trainer would send them over a run. */
 export function eventsAtSteps<E extends StepEvent | GroupsEvent>(event: E, count: number): E[] {

@@ -6,6 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { readJsonl } from '../../trainer/run/jsonl.js';
+import { type RunStatus, asRunStatus } from '../../trainer/run/status.js';
 import { type CellSpec, type StudySettings, type Variant, armLabel, durianDefaults, sensitivityVariants, studyCells } from './settings.js';
 import { type PairedTest, type Summary, type Verdict, pairedTTest, sampleVariance, summarize, verdictOf } from './stats.js';
 
@@ -70,19 +72,11 @@ export interface CellResult {
   series?: StepSeries;
 }
 
+/** The records of a run's JSONL file that carry a step (a torn last line is not read: readJsonl skips it). */
 function readJsonlFile(file: string): Record<string, unknown>[] {
-  if (!existsSync(file)) return [];
-  const records: Record<string, unknown>[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const value = JSON.parse(line) as unknown;
-      if (value && typeof value === 'object' && typeof (value as { step?: unknown }).step === 'number') records.push(value as Record<string, unknown>);
-    } catch {
-      // A torn last line of an interrupted run: the trainer cuts it on resume.
-    }
-  }
-  return records;
+  return readJsonl(file).records.filter(
+    (value): value is Record<string, unknown> => value !== null && typeof value === 'object' && typeof (value as { step?: unknown }).step === 'number',
+  );
 }
 
 /** By step, the last record wins (a run restarted from step 0 repeats its step-0 validation). */
@@ -96,11 +90,9 @@ function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : Number.NaN;
 }
 
-export function readStatus(runDir: string): { state: string; step: number; pid: number } | null {
+export function readStatus(runDir: string): RunStatus | null {
   try {
-    const status = JSON.parse(readFileSync(path.join(runDir, 'status.json'), 'utf8')) as { state?: unknown; step?: unknown; pid?: unknown };
-    if (typeof status.state !== 'string' || typeof status.step !== 'number') return null;
-    return { state: status.state, step: status.step, pid: typeof status.pid === 'number' ? status.pid : 0 };
+    return asRunStatus(JSON.parse(readFileSync(path.join(runDir, 'status.json'), 'utf8')));
   } catch {
     return null;
   }

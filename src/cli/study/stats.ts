@@ -1,9 +1,10 @@
 /**
  * Statistics of `durian study`: summaries over seeds, Student's t distribution (CDF through the
  * regularized incomplete beta function, quantiles by bisection on it) and the paired t-test with the
- * mean difference's confidence interval. Float64, no dependencies. (Kept here rather than in src/core,
+ * mean difference's confidence interval, on src/core's mean and std. (Kept here rather than in src/core,
  * which holds the estimators' maths; nothing else needs these yet.)
  */
+import { mean, unbiasedStd } from '../../core/index.js';
 
 export interface Summary {
   n: number;
@@ -18,9 +19,7 @@ export function summarize(values: readonly number[]): Summary {
   const finite = values.filter((v) => Number.isFinite(v));
   const n = finite.length;
   if (n === 0) return { n: 0, mean: Number.NaN, std: Number.NaN, min: Number.NaN, max: Number.NaN };
-  const mean = finite.reduce((a, b) => a + b, 0) / n;
-  const std = n < 2 ? Number.NaN : Math.sqrt(finite.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
-  return { n, mean, std, min: Math.min(...finite), max: Math.max(...finite) };
+  return { n, mean: mean(finite), std: n < 2 ? Number.NaN : unbiasedStd(finite), min: Math.min(...finite), max: Math.max(...finite) };
 }
 
 /** Population-free sample variance (n - 1) of the finite values; NaN for fewer than two. */
@@ -154,9 +153,9 @@ export function pairedTTest(a: readonly number[], b: readonly number[], confiden
   const diffs: number[] = [];
   for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && Number.isFinite(b[i])) diffs.push(a[i] - b[i]);
   const n = diffs.length;
-  const meanDiff = n === 0 ? Number.NaN : diffs.reduce((x, y) => x + y, 0) / n;
+  const meanDiff = n === 0 ? Number.NaN : mean(diffs);
   if (n < 2) return { possible: false, n, meanDiff, reason: `a paired test needs at least 2 pairs (seeds), got ${n}` };
-  const sdDiff = Math.sqrt(diffs.reduce((x, d) => x + (d - meanDiff) ** 2, 0) / (n - 1));
+  const sdDiff = unbiasedStd(diffs);
   const df = n - 1;
   const tCrit = studentTQuantile(1 - (1 - confidence) / 2, df);
   // Differences that agree to rounding count as constant.
