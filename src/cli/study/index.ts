@@ -9,12 +9,13 @@
  * the current cell after its step (checkpoint written) and writes the report of what is finished.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DurianInputError } from '../../core/index.js';
 import { EVENT, type TrainerEvent } from '../../protocol/index.js';
 import { parseTrainConfig } from '../../trainer/config.js';
+import { writeBytesAtomic } from '../../trainer/run/atomic.js';
 import { isProcessAlive } from '../../trainer/run/index.js';
 import { ProgressBar, formatDuration, formatTable } from '../progress.js';
 import { type TrainerProcess, startTrainerProcess } from '../train.js';
@@ -84,10 +85,7 @@ function readStudyFile(dir: string): StudyFile | null {
 }
 
 function writeStudyFile(dir: string, study: StudyFile): void {
-  const file = path.join(dir, STUDY_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, toJson(study));
-  renameSync(tmp, file);
+  writeBytesAtomic(path.join(dir, STUDY_FILE), toJson(study));
 }
 
 function acquireLock(dir: string): () => void {

@@ -3,8 +3,9 @@
  * rendered from the cells' files through `summarizeStudy`. Pure functions of their inputs (apart from
  * `writeReport`), so they are tested on synthetic results.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { writeBytesAtomic } from '../../trainer/run/atomic.js';
 import { type ArmSummary, type CellResult, type Comparison, type StudySummary, sensitivityArms } from './results.js';
 import type { StudySettings } from './settings.js';
 import type { Summary } from './stats.js';
@@ -430,12 +431,6 @@ export function renderReport(settings: StudySettings, cells: CellResult[], summa
   return { markdown: `${lines.join('\n')}\n`, plots, results };
 }
 
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
-
 /** JSON with non-finite numbers as null (JSON has no NaN). */
 export function toJson(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
@@ -443,7 +438,7 @@ export function toJson(value: unknown): string {
 
 export function writeReport(studyDir: string, report: StudyReport): void {
   mkdirSync(path.join(studyDir, 'plots'), { recursive: true });
-  for (const [name, svg] of Object.entries(report.plots)) writeAtomic(path.join(studyDir, 'plots', name), svg);
-  writeAtomic(path.join(studyDir, 'results.json'), toJson(report.results));
-  writeAtomic(path.join(studyDir, 'report.md'), report.markdown);
+  for (const [name, svg] of Object.entries(report.plots)) writeBytesAtomic(path.join(studyDir, 'plots', name), svg);
+  writeBytesAtomic(path.join(studyDir, 'results.json'), toJson(report.results));
+  writeBytesAtomic(path.join(studyDir, 'report.md'), report.markdown);
 }
