@@ -1,0 +1,307 @@
+/**
+ * The run-folder format published under schemas/ (JSON Schema, for trainers other than Durian's to write)
+ * against what the real trainer writes: a tiny real training run (from source, so never a stale bundle) whose
+ * every file and line must validate, and the schemas' ranges and kinds against the protocol's own tables
+ * (settings, live ranges, controls, run states). Any drift on either side fails here.
+ *
+ * The validator below covers exactly the JSON Schema keywords schemas/ uses and refuses any other keyword,
+ * so a schema cannot silently rely on something unchecked (python/tests validates the same files with
+ * python3-jsonschema, a full draft 2020-12 implementation).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CONTROL_KINDS, ESTIMATOR_CHOICES, LIVE_CONFIG_KEYS, LIVE_RANGES, SETTINGS, parseControl, parseInterventionLine } from '../../src/protocol/index.js';
+import { RUN_STATES } from '../../src/trainer/run/status.js';
+
+const root = path.resolve(__dirname, '../..');
+const schemasDir = path.join(root, 'schemas');
+
+type Schema = Record<string, unknown>;
+const schemas = new Map<string, Schema>();
+for (const name of readdirSync(schemasDir).filter((n) => n.endsWith('.schema.json'))) {
+  schemas.set(name, JSON.parse(readFileSync(path.join(schemasDir, name), 'utf8')) as Schema);
+}
+
+// ---- a minimal JSON Schema validator (the keywords schemas/ uses) ----
+
+const ANNOTATIONS = new Set(['$schema', '$id', 'title', 'description', '$defs']);
+const KEYWORDS = new Set([
+  '$ref', 'type', 'const', 'enum', 'oneOf', 'properties', 'required', 'additionalProperties', 'minProperties',
+  'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum',
+]);
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+function resolveRef(ref: string, file: string): { schema: Schema; file: string } {
+  const [target, pointer = ''] = ref.split('#');
+  const targetFile = target === '' ? file : target;
+  let schema = schemas.get(targetFile);
+  assert.ok(schema, `$ref ${ref} in ${file}: no schema file ${targetFile}`);
+  for (const part of pointer.split('/').filter(Boolean)) schema = (schema as Record<string, Schema>)[part];
+  assert.ok(schema, `$ref ${ref} in ${file} names nothing`);
+  return { schema, file: targetFile };
+}
+
+/** The problems of `value` under `schema` (empty: valid), each `path: problem`. */
+function validate(value: unknown, schema: Schema, file: string, at = '$'): string[] {
+  for (const key of Object.keys(schema)) {
+    if (!KEYWORDS.has(key) && !ANNOTATIONS.has(key)) throw new Error(`${file}: keyword ${key} is not supported by this test's validator`);
+  }
+  const problems: string[] = [];
+  const fail = (problem: string) => problems.push(`${at}: ${problem}`);
+  if (typeof schema.$ref === 'string') {
+    const target = resolveRef(schema.$ref, file);
+    problems.push(...validate(value, target.schema, target.file, at));
+  }
+  const actual = typeOf(value);
+  if (schema.type !== undefined) {
+    const allowed = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string];
+    if (!allowed.includes(actual) && !(actual === 'integer' && allowed.includes('number'))) return [...problems, `${at}: must be ${allowed.join(' or ')}, got ${actual}`];
+  }
+  if ('const' in schema && JSON.stringify(value) !== JSON.stringify(schema.const)) fail(`must be ${JSON.stringify(schema.const)}`);
+  if (Array.isArray(schema.enum) && !schema.enum.some((choice) => JSON.stringify(choice) === JSON.stringify(value))) fail(`must be one of ${JSON.stringify(schema.enum)}`);
+  if (Array.isArray(schema.oneOf)) {
+    const matching = (schema.oneOf as Schema[]).filter((option) => validate(value, option, file, at).length === 0).length;
+    if (matching !== 1) fail(`must match exactly one of ${schema.oneOf.length} alternatives, matches ${matching}`);
+  }
+  if (typeof value === 'number') {
+    if (typeof schema.minimum === 'number' && value < schema.minimum) fail(`must be >= ${schema.minimum}`);
+    if (typeof schema.exclusiveMinimum === 'number' && value <= schema.exclusiveMinimum) fail(`must be > ${schema.exclusiveMinimum}`);
+    if (typeof schema.maximum === 'number' && value > schema.maximum) fail(`must be <= ${schema.maximum}`);
+  }
+  if (typeof value === 'string') {
+    const length = [...value].length;
+    if (typeof schema.minLength === 'number' && length < schema.minLength) fail(`must have >= ${schema.minLength} characters`);
+    if (typeof schema.maxLength === 'number' && length > schema.maxLength) fail(`must have <= ${schema.maxLength} characters`);
+    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) fail(`must match ${schema.pattern}`);
+  }
+  if (Array.isArray(value)) {
+    if (typeof schema.minItems === 'number' && value.length < schema.minItems) fail(`must have >= ${schema.minItems} items`);
+    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) fail(`must have <= ${schema.maxItems} items`);
+    if (schema.items) value.forEach((item, i) => problems.push(...validate(item, schema.items as Schema, file, `${at}[${i}]`)));
+  }
+  if (actual === 'object') {
+    const object = value as Record<string, unknown>;
+    const properties = (schema.properties ?? {}) as Record<string, Schema>;
+    for (const key of (schema.required ?? []) as string[]) if (!(key in object)) fail(`misses the required field ${key}`);
+    if (typeof schema.minProperties === 'number' && Object.keys(object).length < schema.minProperties) fail(`must have >= ${schema.minProperties} fields`);
+    for (const [key, item] of Object.entries(object)) {
+      if (properties[key]) problems.push(...validate(item, properties[key], file, `${at}.${key}`));
+      else if (schema.additionalProperties === false) fail(`has the undeclared field ${key}`);
+      else if (typeof schema.additionalProperties === 'object') problems.push(...validate(item, schema.additionalProperties as Schema, file, `${at}.${key}`));
+    }
+  }
+  return problems;
+}
+
+function problemsOf(value: unknown, file: string): string[] {
+  const schema = schemas.get(file);
+  assert.ok(schema, `schemas/${file} exists`);
+  return validate(value, schema, file);
+}
+
+function assertValid(value: unknown, file: string, what: string): void {
+  const problems = problemsOf(value, file);
+  assert.deepEqual(problems, [], `${what} does not match schemas/${file}:\n${problems.slice(0, 5).join('\n')}`);
+}
+
+function jsonLines(file: string): unknown[] {
+  return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as unknown);
+}
+
+// ---- a tiny real training run ----
+
+/** Runs the trainer from source on a tiny session, sending `controls` on stdin; resolves with the run folder. */
+function trainTiny(controls: unknown[]): Promise<string> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'durian-schemas-'));
+  const configFile = path.join(work, 'tiny.json');
+  const config = { steps: 3, batchSize: 4, groupSize: 2, validationSize: 8, trainSize: 64, warmupSteps: 5, validationEvery: 2, checkpointEvery: 2, rolloutsEvery: 2 };
+  writeFileSync(configFile, JSON.stringify(config));
+  const out = path.join(work, 'run');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/trainer/main.ts'), '--config', configFile, '--out', out], {
+    cwd: root,
+    env: { ...process.env, DURIAN_CACHE_DIR: path.join(work, 'cache') },
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdout.resume();
+  // stdin stays open for the whole run: a trainer whose host closes it stops.
+  for (const control of controls) child.stdin.write(`${JSON.stringify(control)}\n`);
+  const watchdog = setTimeout(() => child.kill('SIGKILL'), 200_000);
+  return new Promise((resolve, reject) => {
+    child.on('close', (code) => {
+      clearTimeout(watchdog);
+      child.stdin.destroy();
+      if (code === 0) resolve(out);
+      else reject(new Error(`the trainer exited with ${String(code)}: ${stderr.slice(-3000)}`));
+    });
+  });
+}
+
+describe('schemas/: the run-folder format', () => {
+  it('every file of a real training run validates against its schema', { timeout: 240_000 }, async () => {
+    const run = await trainTiny([
+      { type: 'control/setConfig', controlId: 'c-1', changes: { lr: 0.002, durianWeights: [0.2, 0.2, 0.6] } },
+      { type: 'control/setGroupWeight', controlId: 'c-2', promptId: 'train-000001', weight: 2 },
+      { type: 'control/excludePrompt', controlId: 'c-3', promptId: 'train-000002' },
+      { type: 'control/undo', controlId: 'c-4', targetControlId: 'c-3' },
+    ]);
+    after(() => rmSync(path.dirname(run), { recursive: true, force: true }));
+    assertValid(JSON.parse(readFileSync(path.join(run, 'status.json'), 'utf8')), 'status.schema.json', 'status.json');
+    const config = JSON.parse(readFileSync(path.join(run, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assertValid(config, 'config.schema.json', 'config.json');
+    // config.json is open to foreign fields, so drift in the trainer's own fields shows as an undeclared key.
+    const declared = Object.keys((schemas.get('config.schema.json')?.properties ?? {}) as object);
+    assert.deepEqual(Object.keys(config).filter((key) => !declared.includes(key)), [], 'every field the trainer writes to config.json is declared');
+
+    const logs: [string, string, number][] = [
+      ['metrics.jsonl', 'metrics-line.schema.json', 3],
+      ['validation.jsonl', 'validation-line.schema.json', 2],
+      ['interventions.jsonl', 'intervention-line.schema.json', 4],
+    ];
+    for (const [file, schema, atLeast] of logs) {
+      const lines = jsonLines(path.join(run, file));
+      assert.ok(lines.length >= atLeast, `${file} has ${lines.length} lines, expected at least ${atLeast}`);
+      lines.forEach((line, i) => assertValid(line, schema, `${file} line ${i + 1}`));
+    }
+    const rollouts = readdirSync(path.join(run, 'rollouts')).filter((name) => name.endsWith('.jsonl'));
+    assert.ok(rollouts.length >= 1, 'the run kept rollouts of at least one step');
+    for (const name of rollouts) {
+      assert.match(name, /^step-\d{6,10}\.jsonl$/);
+      const groups = jsonLines(path.join(run, 'rollouts', name));
+      assert.equal(groups.length, 4, `${name} holds one line per prompt of the step`);
+      groups.forEach((group, i) => {
+        assertValid(group, 'rollout-group.schema.json', `rollouts/${name} line ${i + 1}`);
+        assert.ok(existsSync(path.join(run, (group as { image: string }).image)), `rollouts/${name} line ${i + 1}: its image is in the run folder`);
+      });
+    }
+    const checkpoints = readdirSync(path.join(run, 'checkpoints')).filter((name) => name.startsWith('step-'));
+    assert.ok(checkpoints.length >= 1, 'the run wrote a checkpoint');
+    for (const name of checkpoints) {
+      assertValid(JSON.parse(readFileSync(path.join(run, 'checkpoints', name, 'manifest.json'), 'utf8')), 'checkpoint-manifest.schema.json', `checkpoints/${name}/manifest.json`);
+    }
+  });
+
+  it('the validator rejects what the schemas forbid (so the test above can fail)', () => {
+    const status = { state: 'running', step: 3, pid: 12, updatedAt: '2026-12-02T00:00:00.000Z' };
+    assert.deepEqual(problemsOf(status, 'status.schema.json'), []);
+    assert.notDeepEqual(problemsOf({ ...status, state: 'sleeping' }, 'status.schema.json'), []);
+    assert.notDeepEqual(problemsOf({ ...status, step: 1.5 }, 'status.schema.json'), []);
+    assert.notDeepEqual(problemsOf({ ...status, extra: 1 }, 'status.schema.json'), []);
+    assert.notDeepEqual(problemsOf({ ...status, inbox: '../elsewhere.jsonl' }, 'status.schema.json'), []);
+    assert.notDeepEqual(problemsOf({ step: 1, 'actor/pg_loss': 'high' }, 'metrics-line.schema.json'), []);
+    assert.deepEqual(problemsOf({ step: 1, 'actor/pg_loss': null }, 'metrics-line.schema.json'), []);
+    assert.notDeepEqual(problemsOf({ step: 1, at: 'now', refused: '' }, 'intervention-line.schema.json'), []);
+    assert.deepEqual(problemsOf({ step: 1, at: 'now', controlId: 'x', refused: 'unknown control kind' }, 'intervention-line.schema.json'), []);
+  });
+
+  it('an applied line is what the extension reads; a refused line is skipped by it', () => {
+    const applied = { step: 4, at: '2026-12-02T00:00:00.000Z', kind: 'setGroupWeight', controlId: 'w-1', control: { type: 'control/setGroupWeight', controlId: 'w-1', promptId: 'p', weight: 3 } };
+    assert.deepEqual(problemsOf(applied, 'intervention-line.schema.json'), []);
+    assert.ok(parseInterventionLine(applied).ok, 'the Rollout Groups panel lists an applied line');
+    const refused = { step: 4, at: '2026-12-02T00:00:00.000Z', kind: 'setGroupWeight', controlId: 'w-2', inboxLine: 2, refused: 'setGroupWeight: this trainer does not support it' };
+    assert.deepEqual(problemsOf(refused, 'intervention-line.schema.json'), []);
+    assert.equal(parseInterventionLine(refused).ok, false, 'a refusal is never listed as an applied control');
+  });
+
+  it('run states, control kinds and estimators are the protocol\'s', () => {
+    const status = schemas.get('status.schema.json') as { properties: { state: { enum: string[] } } };
+    assert.deepEqual(status.properties.state.enum, [...RUN_STATES]);
+    const control = schemas.get('control.schema.json') as { oneOf: { $ref: string }[]; $defs: Record<string, Schema> };
+    assert.deepEqual(control.oneOf.map((option) => option.$ref.replace('#/$defs/', '')), CONTROL_KINDS);
+    const intervention = schemas.get('intervention-line.schema.json') as { $defs: { applied: { properties: { kind: { enum: string[] } } } } };
+    assert.deepEqual(intervention.$defs.applied.properties.kind.enum, CONTROL_KINDS);
+    const changes = (control.$defs.setConfig as { properties: { changes: { properties: Record<string, Schema> } } }).properties.changes.properties;
+    assert.deepEqual(Object.keys(changes).sort(), [...LIVE_CONFIG_KEYS].sort());
+    assert.deepEqual((changes.estimator as { enum: string[] }).enum, [...ESTIMATOR_CHOICES]);
+  });
+
+  it('config ranges are the settings table\'s, and setConfig ranges are LIVE_RANGES', () => {
+    const config = (schemas.get('config.schema.json') as { properties: Record<string, Schema> }).properties;
+    const estimatorOptions = (config.estimatorOptions as { properties: Record<string, Schema> }).properties;
+    const expectNumber = (schema: Schema | undefined, range: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean }, what: string) => {
+      assert.ok(schema, `${what} is declared`);
+      assert.equal(schema.type, range.integer ? 'integer' : 'number', `${what}: type`);
+      assert.equal(range.exclusiveMin ? schema.exclusiveMinimum : schema.minimum, range.min, `${what}: lower bound`);
+      assert.equal(schema.maximum, range.max, `${what}: upper bound`);
+    };
+    for (const setting of SETTINGS) {
+      const schema = setting.feeds === 'config' ? config[setting.name] : estimatorOptions[setting.name];
+      const shape = setting.option.shape;
+      const what = `config ${setting.feeds === 'config' ? '' : 'estimatorOptions.'}${setting.name}`;
+      assert.ok(schema, `${what} is declared in schemas/config.schema.json`);
+      if (shape?.kind === 'number') expectNumber(schema, shape.range, what);
+      else if (shape?.kind === 'tuple') {
+        assert.equal(schema.minItems, shape.names.length, `${what}: length`);
+        expectNumber(schema.items as Schema, shape.range, `${what} items`);
+      } else if (shape?.kind === 'choice') assert.deepEqual(schema.enum, [...shape.choices], `${what}: choices`);
+      else if (shape?.kind === 'boolean') assert.equal(schema.type, 'boolean', `${what}: type`);
+      else if (shape?.kind === 'interval') {
+        const [nullOption, pair] = schema.oneOf as Schema[];
+        assert.equal(nullOption.type, shape.nullable ? 'null' : undefined, `${what}: null allowed`);
+        assert.equal(pair.minItems, 2, `${what}: a [low, high] pair`);
+        expectNumber(pair.items as Schema, shape.range, `${what} items`);
+      } else assert.equal(schema.type, 'string', `${what}: type`);
+    }
+    const control = schemas.get('control.schema.json') as { $defs: { setConfig: { properties: { changes: { properties: Record<string, Schema> } } } } };
+    const changes = control.$defs.setConfig.properties.changes.properties;
+    for (const [key, range] of Object.entries(LIVE_RANGES)) {
+      if (key === 'durianWeight') expectNumber(changes.durianWeights.items as Schema, range, 'setConfig.changes.durianWeights items');
+      else expectNumber(changes[key], range, `setConfig.changes.${key}`);
+    }
+  });
+
+  it('a control is valid under control.schema.json exactly when the protocol accepts it', () => {
+    const samples: unknown[] = [
+      { type: 'control/pause', controlId: 'a' },
+      { type: 'control/pause', controlId: 'a', extra: 1 },
+      { type: 'control/pause', controlId: 'has space' },
+      { type: 'control/pause', controlId: '' },
+      { type: 'control/resume', controlId: 'x:1#2' },
+      { type: 'control/stop', controlId: 'x'.repeat(200) },
+      { type: 'control/stop', controlId: 'x'.repeat(201) },
+      { type: 'control/fly', controlId: 'a' },
+      { type: 'control/setConfig', controlId: 'a', changes: {} },
+      { type: 'control/setConfig', controlId: 'a', changes: { lr: 0 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { lr: 1 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { lr: 1.01 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { groupSize: 1 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { groupSize: 64, batchSize: 1024 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { batchSize: 2.5 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { temperature: 0 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { durianWeights: [0, 0, 1e6] } },
+      { type: 'control/setConfig', controlId: 'a', changes: { durianWeights: [1, 1] } },
+      { type: 'control/setConfig', controlId: 'a', changes: { durianWeights: [-1, 1, 1] } },
+      { type: 'control/setConfig', controlId: 'a', changes: { estimator: 'ppo' } },
+      { type: 'control/setConfig', controlId: 'a', changes: { poolZeroVariance: 1 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { eps: 1, reasoningBins: 4096, minPromptsPerBin: 1, klBeta: 10, clipLow: 0, clipHigh: 1 } },
+      { type: 'control/setConfig', controlId: 'a', changes: { warmupSteps: 3 } },
+      { type: 'control/setGroupWeight', controlId: 'a', promptId: 'p', weight: 0 },
+      { type: 'control/setGroupWeight', controlId: 'a', promptId: 'p', weight: 100.5 },
+      { type: 'control/setGroupWeight', controlId: 'a', promptId: '', weight: 1 },
+      { type: 'control/relabel', controlId: 'a', step: 3, promptId: 'p', rollout: 63, reward: -1e6 },
+      { type: 'control/relabel', controlId: 'a', step: 3, promptId: 'p', rollout: 64, reward: 1 },
+      { type: 'control/relabel', controlId: 'a', step: -1, promptId: 'p', rollout: 0, reward: 1 },
+      { type: 'control/relabel', controlId: 'a', step: 3, promptId: 'p', rollout: 0 },
+      { type: 'control/excludePrompt', controlId: 'a', promptId: 'p' },
+      { type: 'control/undo', controlId: 'a', targetControlId: 'b' },
+      { type: 'control/undo', controlId: 'a', targetControlId: 'b c' },
+      'control/pause',
+      null,
+    ];
+    for (const sample of samples) {
+      const protocol = parseControl(sample).ok;
+      const schema = problemsOf(sample, 'control.schema.json').length === 0;
+      assert.equal(schema, protocol, `${JSON.stringify(sample)}: the protocol ${protocol ? 'accepts' : 'rejects'} it, the schema ${schema ? 'accepts' : 'rejects'} it`);
+    }
+  });
+});
