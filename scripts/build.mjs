@@ -2,7 +2,7 @@
 // and one browser bundle per webview (webview/<name>/main.ts -> dist/webview/<name>.js).
 // Usage: node scripts/build.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -64,11 +64,13 @@ if (existsSync(webviewRoot)) {
 
 // The trainer bundle inlines tfjs-backend-wasm's JS but loads its .wasm binaries from files: ship them
 // beside it (dist/wasm/), so an installed extension needs no node_modules for them.
+const copiedFrom = {}; // dist file -> the package it was copied from (for dist/bundled-packages.json)
 const wasmSource = path.join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
 if (existsSync(wasmSource)) {
   mkdirSync(path.join(root, 'dist', 'wasm'), { recursive: true });
   for (const file of readdirSync(wasmSource).filter((f) => f.endsWith('.wasm'))) {
     copyFileSync(path.join(wasmSource, file), path.join(root, 'dist', 'wasm', file));
+    copiedFrom[`dist/wasm/${file}`] = ['node_modules/@tensorflow/tfjs-backend-wasm'];
   }
 }
 
@@ -78,6 +80,28 @@ if (watch) {
   console.log(`watching ${contexts.length} bundles (Ctrl+C to stop)`);
 } else {
   const started = Date.now();
-  await Promise.all(configs.map((c) => esbuild.build(c)));
+  const results = await Promise.all(configs.map((c) => esbuild.build({ ...c, metafile: true })));
+  writeBundledPackages(results.map((r) => r.metafile));
   console.log(`built ${configs.length} bundles into dist/ in ${Date.now() - started} ms`);
+}
+
+// dist/bundled-packages.json: for each bundle, the npm packages esbuild put into it (their folders under
+// node_modules/), and for each copied file (dist/wasm/*.wasm) its package. scripts/package.mjs lists them in the
+// .vsix's SBOM; the file itself does not ship.
+function writeBundledPackages(metafiles) {
+  const bundles = { ...copiedFrom };
+  for (const metafile of metafiles) {
+    for (const [output, { inputs }] of Object.entries(metafile.outputs)) {
+      if (!/\.(js|css)$/.test(output)) continue;
+      const folders = new Set();
+      for (const input of Object.keys(inputs)) {
+        const parts = input.split('/');
+        const last = parts.lastIndexOf('node_modules');
+        if (last < 0 || last + 1 >= parts.length) continue;
+        folders.add(parts.slice(0, last + (parts[last + 1].startsWith('@') ? 3 : 2)).join('/'));
+      }
+      bundles[output] = [...folders].sort();
+    }
+  }
+  writeFileSync(path.join(root, 'dist', 'bundled-packages.json'), `${JSON.stringify(bundles, null, 2)}\n`);
 }

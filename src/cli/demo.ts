@@ -6,6 +6,18 @@ import { ESTIMATOR_NAMES, type BucketSummary, computeAdvantages, spectralEntropy
 import { formatTable } from './progress.js';
 import { seededRandom, syntheticBatch } from './syntheticBatch.js';
 
+export const DEMO_HELP = `durian demo [--prompts N] [--group-size G] [--seed S]
+
+The Durian maths on a generated batch (no training, no model): how often each estimator gives extreme
+advantages (|A| > 2), what a lone rollout of a 7:1 / 1:7 group gets, Durian's perceptual and reasoning
+buckets with their pooled stds, and the spectral entropy of a plain vs a cluttered image.
+
+Options:
+  --prompts N       prompts in the batch (default 128)
+  --group-size G    rollouts per prompt (default 8)
+  --seed S          seed of the generated batch (default 1)
+  --help            this text`;
+
 export function runDemo(options: { prompts: number; groupSize: number; seed: number }, print: (line: string) => void): void {
   const { prompts, groupSize, seed } = options;
   const batch = syntheticBatch(prompts, groupSize, seed);

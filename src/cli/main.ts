@@ -3,10 +3,10 @@
  * usage with --help and exits non-zero with a one-line reason on bad input.
  */
 import { parseArgs } from 'node:util';
-import { DurianInputError, ESTIMATORS } from '../core/index.js';
-import { runAdvantages } from './advantages.js';
-import { runBench } from './bench/index.js';
-import { runDemo } from './demo.js';
+import { DurianInputError, ESTIMATORS, printableLines } from '../core/index.js';
+import { openAdvantagesOutput, runAdvantages } from './advantages.js';
+import { benchHelp, runBench } from './bench/index.js';
+import { DEMO_HELP, runDemo } from './demo.js';
 import { runProxy } from './proxy.js';
 import { runScore } from './score.js';
 import { runStudy } from './study/index.js';
@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       return runTrain(rest, print);
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { prompts: { type: 'string' }, 'group-size': { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' } } });
-      if (values.help) return print(USAGE), 0;
+      if (values.help) return print(DEMO_HELP), 0;
       runDemo(
         { prompts: positiveInt(values.prompts, 'prompts', 128), groupSize: positiveInt(values['group-size'], 'group-size', 8), seed: positiveInt(values.seed, 'seed', 1) },
         print,
@@ -87,8 +87,7 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { input: { type: 'string' }, output: { type: 'string' }, estimators: { type: 'boolean' }, help: { type: 'boolean' } } });
       if (values.help) return print(ADVANTAGES_HELP), 0;
       if (values.estimators) return print(estimatorsHelp()), 0;
-      const { createWriteStream } = await import('node:fs');
-      const output = values.output ? createWriteStream(values.output) : process.stdout;
+      const output = values.output ? openAdvantagesOutput(values.output) : process.stdout;
       const { lines, failed } = await runAdvantages(values.input, output);
       if (output !== process.stdout) await new Promise<void>((resolve) => (output as NodeJS.WritableStream).end(resolve));
       if (failed > 0) process.stderr.write(`durian advantages: ${failed} of ${lines} lines failed (see their "error" fields)\n`);
@@ -96,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'bench': {
       const { values } = parseArgs({ args: rest, options: { suite: { type: 'string' }, repeats: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
-      if (values.help) return print(USAGE), 0;
+      if (values.help) return print(benchHelp()), 0;
       await runBench(
         { suites: values.suite?.split(',').map((s) => s.trim()), repeats: positiveInt(values.repeats, 'repeats', 50), jsonPath: values.json ?? 'bench-results.json' },
         print,
@@ -120,7 +119,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`durian: ${message}\n`);
+    // Messages quote user paths and values: control characters are shown escaped (line breaks kept), never sent to the terminal.
+    process.stderr.write(`durian: ${printableLines(message)}\n`);
     const usage = error instanceof UsageError || error instanceof DurianInputError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.exitCode = usage ? 2 : 1;
   },

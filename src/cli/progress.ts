@@ -35,11 +35,24 @@ export class ProgressBar {
     }
   }
 
+  /** Ends the bar as complete (total/total): for work that has run to its end. */
   finish(fields: Record<string, string | number> = {}): void {
+    this.end(this.options.total, fields);
+  }
+
+  /**
+   * Ends the bar where it is (current/total): for work that may stop early (Ctrl+C, an error), so the
+   * last line never claims more than was done.
+   */
+  stop(fields: Record<string, string | number> = {}): void {
+    this.end(this.current, fields);
+  }
+
+  private end(at: number, fields: Record<string, string | number>): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.current < this.options.total || !this.stream.isTTY) this.update(this.options.total, fields);
-    else this.update(this.current, fields);
+    this.lastPlain = Number.NEGATIVE_INFINITY; // the last line is always drawn
+    this.update(at, fields);
     if (this.stream.isTTY) this.stream.write('\n');
   }
 

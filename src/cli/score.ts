@@ -9,18 +9,21 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DurianInputError, PERCEPTUAL_BUCKETS, type PerceptualBucket, perceptualBuckets, quantile } from '../core/index.js';
-import { type DatasetFieldOptions, type DatasetRow, type SkippedRow, encoderImage, openDataset, skipSummary } from '../trainer/datasets/index.js';
+import { DurianInputError, PERCEPTUAL_BUCKETS, type PerceptualBucket, perceptualBuckets, printable, quantile } from '../core/index.js';
+import { DEFAULT_MEGAPIXELS_IN_FLIGHT, type DatasetFieldOptions, type DatasetRow, MAX_IMAGE_MEGAPIXELS, type SkippedRow, encoderImage, openDataset, skipSummary } from '../trainer/datasets/index.js';
 import { type Encoder, type EncoderMetadata, EncoderError, PatchFeatureCache, loadEncoder, metadataProblems } from '../trainer/encoder/index.js';
+import { readEncoderFile } from '../trainer/encoder/encoder.js';
 import { writeBytesAtomic } from '../trainer/run/atomic.js';
 import { ProgressBar, formatNumber } from './progress.js';
 
 export const SCORE_HELP = `durian score DATASET [options]
 
-Visual entropy and perceptual bucket (low | mid | high: below the 25th percentile, middle half, above
-the 75th) of every row of a JSON, JSON Lines or Parquet dataset (rows like {"images": [...], "problem": ...,
-"answer": ...}; images as paths relative to the dataset file or embedded {bytes, path}; PNG or JPEG).
-Writes one JSON line per scored row; the summary and skipped rows (row number, file, reason) go to stderr.
+Visual entropy and perceptual bucket of every row of a JSON, JSON Lines or Parquet dataset (rows like
+{"images": [...], "problem": ..., "answer": ...}; images as paths relative to the dataset file or embedded
+{bytes, path}; PNG or JPEG). Buckets, as Durian splits a batch: rows sorted by entropy are cut into quarters
+by rank, low = the first quarter, mid = the middle two, high = the last (1:2:1); equal entropies always share
+a bucket (the one their average rank falls in). Writes one JSON line per scored row; the summary and skipped
+rows (row number, file, reason) go to stderr.
 
   --out FILE             JSON Lines output (default: stdout)
   --image-field F        field with the image(s) (default images)
@@ -28,7 +31,10 @@ Writes one JSON line per scored row; the summary and skipped rows (row number, f
   --answer-field F       field with the answer (default answer)
   --id-field F           field with a row id, when present (default id)
   --image-dir DIR        folder image paths are relative to (default: the dataset's folder)
-  --cache-dir DIR        entropy cache (default $DURIAN_CACHE_DIR or ~/.cache/durian-rl; features/ in it)
+  --max-megapixels N     largest image, as its header declares it (default ${MAX_IMAGE_MEGAPIXELS}); larger rows are skipped
+  --megapixels-in-flight N  most megapixels decoded and held at once: a row's images, a batch (default ${DEFAULT_MEGAPIXELS_IN_FLIGHT})
+  --cache-dir DIR        entropy cache (default $DURIAN_CACHE_DIR or ~/.cache/durian-rl; features/ in it);
+                         if it cannot be written, a warning is printed and scoring goes on without it
   --no-cache             do not read or write the on-disk cache
   --encoder MODEL        an ONNX vision encoder (default: the bundled one); described by MODEL.json beside it
                          (media/encoder.md, src/trainer/encoder/metadata.ts) or by the flags below, which
@@ -44,6 +50,8 @@ export const SCORE_OPTIONS = {
   'answer-field': { type: 'string' },
   'id-field': { type: 'string' },
   'image-dir': { type: 'string' },
+  'max-megapixels': { type: 'string' },
+  'megapixels-in-flight': { type: 'string' },
   'cache-dir': { type: 'string' },
   'no-cache': { type: 'boolean' },
   encoder: { type: 'string' },
@@ -81,15 +89,21 @@ export interface ScoreResult {
   skipped: SkippedRow[];
   total: number;
   encoder: { name: string; id: string; modelPath: string };
-  /** 25th and 75th percentile of the entropies (the bucket edges). */
+  /** 25th and 75th percentile of the entropies (where the buckets split, up to ties). */
   q25: number;
   q75: number;
   buckets: Record<PerceptualBucket, number>;
   cache: { hits: number; encoded: number; directory: string | null };
+  /** Problems that did not stop the scoring (an unwritable cache). */
+  warnings: string[];
 }
 
 export interface ScoreOptions extends DatasetFieldOptions {
   imageDir?: string;
+  /** Largest image in megapixels (default MAX_IMAGE_MEGAPIXELS). */
+  maxMegapixels?: number;
+  /** Most megapixels decoded and held at once (a row's images, an encoder batch; default DEFAULT_MEGAPIXELS_IN_FLIGHT). */
+  maxMegapixelsInFlight?: number;
   /** On-disk cache base folder (features/ in it); null: memory only. */
   cacheDir?: string | null;
   encoder?: Encoder;
@@ -111,20 +125,25 @@ function excerpt(text: string, length = 80): string {
 export async function scoreDataset(file: string, options: ScoreOptions = {}): Promise<ScoreResult> {
   const encoder = options.encoder ?? (await loadEncoder());
   const cacheDirectory = options.cacheDir === null ? null : path.join(options.cacheDir ?? defaultCacheDir(), 'features');
-  const cache = new PatchFeatureCache(encoder, cacheDirectory ? { directory: cacheDirectory } : {});
+  const warnings: string[] = [];
+  const cache = new PatchFeatureCache(encoder, { ...(cacheDirectory ? { directory: cacheDirectory } : {}), onWarning: (message) => warnings.push(message) });
   const dataset = await openDataset(file, { ...options, keepPixels: true });
   const progress = options.progress === null ? null : new ProgressBar({ total: dataset.total, label: 'score', stream: options.progress });
   const batchSize = options.batch ?? Math.max(encoder.batchSize, 16);
+  const pixelBudget = (options.maxMegapixelsInFlight ?? DEFAULT_MEGAPIXELS_IN_FLIGHT) * 1e6;
 
   const kept: { row: DatasetRow; entropies: number[] }[] = [];
   const skipped: SkippedRow[] = [];
   let pending: { row: DatasetRow; entropies: number[] }[] = [];
   let pendingImages = 0;
+  let pendingPixels = 0;
   let seen = 0;
   const flush = async () => {
     if (pending.length === 0) return;
     const images = pending.flatMap((entry) => entry.row.images.map(encoderImage));
-    const entropies = await cache.entropies(images);
+    const entropies = await cache.entropies(images).catch((error: unknown) => {
+      throw atRow(error, pending.flatMap((entry) => entry.row.images.map((image) => ({ row: entry.row.row, image: image.source }))));
+    });
     let k = 0;
     for (const entry of pending) {
       for (const image of entry.row.images) {
@@ -135,14 +154,19 @@ export async function scoreDataset(file: string, options: ScoreOptions = {}): Pr
     }
     pending = [];
     pendingImages = 0;
+    pendingPixels = 0;
   };
   for await (const item of dataset.items()) {
     seen++;
     if (item.kind === 'skipped') {
       skipped.push(item.skipped);
     } else {
+      // The pixels held until the next encoder run stay within the in-flight budget.
+      const pixels = item.row.images.reduce((sum, image) => sum + image.width * image.height, 0);
+      if (pendingPixels + pixels > pixelBudget) await flush();
       pending.push({ row: item.row, entropies: [] });
       pendingImages += item.row.images.length;
+      pendingPixels += pixels;
       if (pendingImages >= batchSize) await flush();
     }
     if (seen < dataset.total) progress?.update(seen, { scored: kept.length, skipped: skipped.length });
@@ -179,7 +203,22 @@ export async function scoreDataset(file: string, options: ScoreOptions = {}): Pr
     q75: quantile(entropies, 0.75),
     buckets: counts,
     cache: { hits: stats.memoryHits + stats.diskHits, encoded: stats.misses, directory: cacheDirectory },
+    warnings,
   };
+}
+
+/** An encoder error about images[k] of a batch, retold with the dataset row and image it came from. */
+function atRow(error: unknown, sources: { row: number; image: string }[]): unknown {
+  if (!(error instanceof EncoderError) || error.image === undefined || !sources[error.image]) return error;
+  const { row, image } = sources[error.image];
+  return new EncoderError(`row ${row} (image ${image}): ${error.message.replace(`images[${error.image}]`, 'this image')}`);
+}
+
+function megapixelsFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!(Number.isFinite(parsed) && parsed > 0 && parsed <= 10000)) throw new DurianInputError(`--${flag}`, `must be a number of megapixels from above 0 to 10000, got ${JSON.stringify(value)}`);
+  return parsed;
 }
 
 function numberList(value: string, flag: string): [number, number, number] {
@@ -209,9 +248,9 @@ export async function encoderMetadataFromFlags(modelPath: string, values: ScoreV
   if (given.length === 0) return undefined; // loadEncoder reads the sidecar and names what is wrong
   let base: Partial<EncoderMetadata> = {};
   if (existsSync(sidecar)) {
-    const { readFileSync } = await import('node:fs');
+    const text = readEncoderFile(sidecar, 'encoder metadata', 1e6).toString('utf8');
     try {
-      base = JSON.parse(readFileSync(sidecar, 'utf8')) as Partial<EncoderMetadata>;
+      base = JSON.parse(text) as Partial<EncoderMetadata>;
     } catch (error) {
       throw new EncoderError(`encoder metadata ${sidecar} is not valid JSON: ${(error as Error).message}`);
     }
@@ -223,7 +262,7 @@ export async function encoderMetadataFromFlags(modelPath: string, values: ScoreV
     const ort = await import('onnxruntime-node');
     let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
     try {
-      session = await ort.InferenceSession.create(modelPath);
+      session = await ort.InferenceSession.create(readEncoderFile(modelPath, 'encoder model'));
     } catch (error) {
       throw new EncoderError(`encoder ${modelPath} could not be loaded by onnxruntime: ${(error as Error).message}`);
     }
@@ -281,6 +320,8 @@ export async function runScore(argv: string[], print: (line: string) => void): P
     answerField: values['answer-field'],
     idField: values['id-field'],
     imageDir: values['image-dir'],
+    maxMegapixels: megapixelsFlag(values['max-megapixels'], 'max-megapixels'),
+    maxMegapixelsInFlight: megapixelsFlag(values['megapixels-in-flight'], 'megapixels-in-flight'),
     cacheDir: values['no-cache'] ? null : values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(),
     encoder,
     batch: values.batch ? wholeNumber(values.batch, 'batch') : undefined,
@@ -299,15 +340,16 @@ const SKIPS_LISTED = 20;
 
 export function summaryLines(result: ScoreResult, out?: string): string[] {
   const lines = [
-    `scored ${result.rows.length} of ${result.total} rows (${result.skipped.length} skipped) with encoder ${result.encoder.name} (${result.encoder.id.slice(0, 12)})${out ? ` -> ${out}` : ''}`,
+    `scored ${result.rows.length} of ${result.total} rows (${result.skipped.length} skipped) with encoder ${printable(result.encoder.name)} (${result.encoder.id.slice(0, 12)})${out ? ` -> ${printable(out)}` : ''}`,
   ];
   if (result.rows.length > 0) {
     lines.push(`entropy q25 ${formatNumber(result.q25)}, q75 ${formatNumber(result.q75)}; buckets low ${result.buckets.low}, mid ${result.buckets.mid}, high ${result.buckets.high}`);
   }
-  lines.push(`cache: ${result.cache.hits} image(s) from cache, ${result.cache.encoded} encoded${result.cache.directory ? ` (${result.cache.directory})` : ' (memory only)'}`);
+  lines.push(`cache: ${result.cache.hits} image(s) from cache, ${result.cache.encoded} encoded${result.cache.directory ? ` (${printable(result.cache.directory)})` : ' (memory only)'}`);
+  for (const warning of result.warnings) lines.push(`warning: ${warning}`);
   if (result.skipped.length > 0) {
     lines.push(`skipped: ${skipSummary(result.skipped).map((s) => `${s.count} ${s.reason}`).join(', ')}`);
-    for (const s of result.skipped.slice(0, SKIPS_LISTED)) lines.push(`  row ${s.row}${s.line !== undefined ? ` (line ${s.line})` : ''}: ${s.reason} [${s.file}]`);
+    for (const s of result.skipped.slice(0, SKIPS_LISTED)) lines.push(`  row ${s.row}${s.line !== undefined ? ` (line ${s.line})` : ''}: ${printable(s.reason)} [${printable(s.file)}]`);
     if (result.skipped.length > SKIPS_LISTED) lines.push(`  ... and ${result.skipped.length - SKIPS_LISTED} more`);
   }
   return lines;

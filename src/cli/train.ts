@@ -2,13 +2,16 @@
  * `durian train`: runs the trainer bundle as a child process speaking JSON Lines over stdio (the same
  * process and protocol the extension uses over IPC), shows a progress bar, and ends with a summary whose
  * last line reads `validation accuracy: 0.412 -> 0.637`. Ctrl+C sends `stop` (the step finishes and a
- * checkpoint is written); a second Ctrl+C kills the trainer.
+ * checkpoint is written); a second Ctrl+C kills the trainer. So do a closed terminal (SIGHUP) and a reader
+ * that went away (`durian train | head -2`: EPIPE), quietly. A user error found by the trainer (the run
+ * exists, is not a run, is in use, ...; its exit code 2) is one line, `durian: <reason>`, exit code 2.
  *
  * `startTrainerProcess` is the spawning and event decoding on its own, shared with `durian study`.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 import { EVENT, LineDecoder, type TrainerEvent, encodeLine, parseEvent } from '../protocol/index.js';
+import { DurianInputError } from '../core/index.js';
 import { TRAIN_HELP, parseTrainInvocation } from '../trainer/args.js';
 import { ProgressBar, formatTable } from './progress.js';
 
@@ -108,19 +111,36 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
   let firstStep = 0;
   let firstStepAt = 0;
   const validations: { step: number; accuracy: number }[] = [];
+  // The terminal closed or the reader of our output went away: stop the trainer cleanly, print nothing more.
+  let outputGone = false;
+  let stopTrainer: () => void = () => undefined;
+  const onOutputGone = () => {
+    if (outputGone) return;
+    outputGone = true;
+    stopTrainer();
+  };
+  const say = (line: string) => {
+    if (!outputGone) print(line);
+  };
+  const warn = (text: string) => {
+    if (!outputGone) process.stderr.write(text);
+  };
+  process.stdout.on('error', onOutputGone);
+  process.stderr.on('error', onOutputGone);
+  process.on('SIGHUP', onOutputGone);
 
   const handle = (event: TrainerEvent) => {
     switch (event.type) {
       case EVENT.hello:
-        print(`run ${event.runId} in ${event.runDir}`);
-        print(`backend ${event.backend} (${event.device}); estimator ${String(event.config.estimator)}${event.resumedFromStep !== undefined ? `; resumed from step ${event.resumedFromStep}` : ''}`);
+        say(`run ${event.runId} in ${event.runDir}`);
+        say(`backend ${event.backend} (${event.device}); estimator ${String(event.config.estimator)}${event.resumedFromStep !== undefined ? `; resumed from step ${event.resumedFromStep}` : ''}`);
         break;
       case EVENT.log:
-        if (event.level !== 'debug') process.stderr.write(`${progress ? '\n' : ''}${event.level}: ${event.message}\n`);
+        if (event.level !== 'debug') warn(`${progress ? '\n' : ''}${event.level}: ${event.message}\n`);
         break;
       case EVENT.validation:
         validations.push({ step: event.step, accuracy: event.accuracy });
-        if (!progress) print(`validation accuracy at step ${event.step}: ${event.accuracy.toFixed(3)}`);
+        if (!progress) say(`validation accuracy at step ${event.step}: ${event.accuracy.toFixed(3)}`);
         break;
       case EVENT.step: {
         lastMetrics = event.metrics;
@@ -139,7 +159,8 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
         break;
       }
       case EVENT.error:
-        process.stderr.write(`${progress ? '\n' : ''}${event.fatal ? 'error' : 'warning'}: ${event.message}${event.where ? ` (at ${event.where})` : ''}\n`);
+        // A fatal error is reported once, when the trainer has exited (below).
+        if (!event.fatal) warn(`${progress ? '\n' : ''}warning: ${event.message}${event.where ? ` (at ${event.where})` : ''}\n`);
         break;
       default:
         break;
@@ -148,15 +169,16 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
 
   const trainer = startTrainerProcess(argv, {
     onEvent: handle,
-    onBadLine: (line, error) => process.stderr.write(`warning: unreadable trainer event on line ${line}: ${error}\n`),
-    onStderr: (text) => process.stderr.write(text),
+    onBadLine: (line, error) => warn(`warning: unreadable trainer event on line ${line}: ${error}\n`),
+    onStderr: warn,
   });
+  stopTrainer = () => trainer.stop();
 
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write('\nstopping after this step (Ctrl+C again to kill the trainer)...\n');
+      warn('\nstopping after this step (Ctrl+C again to kill the trainer)...\n');
       trainer.stop();
     } else {
       trainer.kill();
@@ -166,24 +188,28 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
 
   const { code, hello, done: finished, fatal } = await trainer.exit;
   process.off('SIGINT', onInterrupt);
-  (progress as ProgressBar | null)?.finish();
+  process.off('SIGHUP', onOutputGone);
+  (progress as ProgressBar | null)?.stop(); // where the run ended: a stopped run never shows total/total
 
   if (!finished) {
-    print(`trainer exited with code ${code}${fatal ? `: ${fatal}` : ''}`);
-    if (hello) print(`the run directory is intact; continue it with: durian train --resume ${hello.runDir}`);
+    // Exit code 2: the trainer refused what was asked (it wrote nothing): one line, as for any usage error.
+    if (code === 2 && fatal) throw new DurianInputError('', fatal);
+    warn(`error: trainer exited with code ${code}${fatal ? `: ${fatal}` : ''}\n`);
+    if (hello) warn(`the run directory is intact; continue it with: durian train --resume ${hello.runDir}\n`);
     return code === 0 ? 1 : code;
   }
+  if (outputGone) return code;
   const rows: (string | number)[][] = [['metric', 'value']];
   for (const key of ['reward/mean', 'accuracy/mean', 'frac_reward_zero_std', 'critic/advantages/frac_abs_gt_2', 'critic/advantages_grpo/frac_abs_gt_2', 'actor/kl_loss', 'actor/entropy', 'perf/throughput']) {
     if (lastMetrics[key] !== undefined) rows.push([key, lastMetrics[key]]);
   }
   rows.push(['steps', finished.step], ['wall time (s)', finished.summary.wallSeconds ?? Number.NaN]);
-  print('');
-  print(formatTable(rows));
-  print(`validation: ${validations.map((v) => `step ${v.step} ${v.accuracy.toFixed(3)}`).join(', ')}`);
+  say('');
+  say(formatTable(rows));
+  say(`validation: ${validations.map((v) => `step ${v.step} ${v.accuracy.toFixed(3)}`).join(', ')}`);
   const before = finished.summary.validationAccuracyBefore;
   const after = finished.summary.validationAccuracyAfter;
-  print(`run ${finished.reason} at step ${finished.step}${hello ? ` in ${hello.runDir}` : ''}`);
-  print(`validation accuracy: ${before === undefined ? '?' : before.toFixed(3)} -> ${after === undefined ? '?' : after.toFixed(3)}`);
+  say(`run ${finished.reason} at step ${finished.step}${hello ? ` in ${hello.runDir}` : ''}`);
+  say(`validation accuracy: ${before === undefined ? '?' : before.toFixed(3)} -> ${after === undefined ? '?' : after.toFixed(3)}`);
   return code;
 }

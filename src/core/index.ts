@@ -1,5 +1,6 @@
 /** The maths of Durian RL: pure TypeScript, float64, no I/O. */
 export * from './errors.js';
+export * from './printable.js';
 export * from './stats.js';
 export * from './batch.js';
 export * from './options.js';

@@ -1,14 +1,18 @@
 /**
  * The extension's training controller: at most one TrainingSession at a time, its status bar item,
  * context keys (so Stop/Pause/Resume are enabled only when they make sense), a progress notification
- * until the first step, the Output channel, and the crash report (exit code, last error, log; the run
- * stays resumable).
+ * until the first step, the Output channel, the crash report (exit code, last error, what to do) and the
+ * notification of a completed run (validation accuracy before -> after, its Dashboard and Rollout Groups).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { Control, TrainerEvent } from '../protocol/index.js';
+import { readRunDetails } from './runFiles.js';
+import { completionMessage, crashAdvice } from './runReports.js';
 import { type SessionSnapshot, TrainingSession } from './trainingSession.js';
+
+const NO_RUN = 'no training run is active';
 
 export interface StartRequest {
   /** A new run: the config object and where the run goes. */
@@ -20,6 +24,8 @@ export interface StartRequest {
 
 export class TrainingController implements vscode.Disposable {
   private session: TrainingSession | null = null;
+  /** Sessions whose end (crash or completion) was already reported. */
+  private readonly reported = new WeakSet<TrainingSession>();
   private readonly statusBar: vscode.StatusBarItem;
   private readonly eventEmitter = new vscode.EventEmitter<TrainerEvent>();
   private readonly stateEmitter = new vscode.EventEmitter<SessionSnapshot>();
@@ -70,6 +76,7 @@ export class TrainingController implements vscode.Disposable {
     const session = new TrainingSession({
       trainerPath: this.context.asAbsolutePath(path.join('dist', 'trainer.js')),
       args,
+      runDir: path.resolve(request.resumeDir ?? (request.runDir as string)),
       log: (line) => this.output.appendLine(line),
     });
     this.session = session;
@@ -113,9 +120,10 @@ export class TrainingController implements vscode.Disposable {
     this.updateStatusBar(snapshot);
     void this.setContext();
     this.stateEmitter.fire(snapshot);
-    if (snapshot.state === 'crashed' && !(session as { reported?: boolean }).reported) {
-      (session as { reported?: boolean }).reported = true;
-      this.reportCrash(snapshot, session);
+    if ((snapshot.state === 'crashed' || snapshot.state === 'completed') && !this.reported.has(session)) {
+      this.reported.add(session);
+      if (snapshot.state === 'crashed') this.reportCrash(snapshot, session);
+      else this.reportCompletion(snapshot);
     }
     if (snapshot.state !== 'running' || snapshot.step === 0) this.onRunsChanged();
   }
@@ -125,13 +133,33 @@ export class TrainingController implements vscode.Disposable {
     this.output.appendLine(`the trainer stopped unexpectedly (${exit}): ${snapshot.lastError ?? 'no error message'}`);
     if (session.logTail) this.output.appendLine(`last trainer output:\n${session.logTail}`);
     const runDir = snapshot.runDir;
-    const actions = runDir ? ['Resume Run', 'Show Log'] : ['Show Log'];
+    const resumable = runDir !== undefined && readRunDetails(runDir).hasCheckpoint;
+    const actions = resumable ? ['Resume Run', 'Show Log'] : ['Show Log'];
+    const error = (snapshot.lastError ?? 'see the log').replace(/\.$/, '');
     void vscode.window
-      .showErrorMessage(`Durian: the trainer crashed (${exit}) at step ${snapshot.step}: ${snapshot.lastError ?? 'see the log'}.${runDir ? ' The run folder is intact and can be resumed.' : ''}`, ...actions)
+      .showErrorMessage(`Durian: the trainer crashed (${exit}) at step ${snapshot.step}: ${error}. ${this.crashAdvice(snapshot)}`, ...actions)
       .then((choice) => {
         if (choice === 'Show Log') this.output.show();
         if (choice === 'Resume Run' && runDir) void vscode.commands.executeCommand('durian.resumeRun', runDir);
       });
+  }
+
+  /** What to do after the crash of this session's run (for the notification and the Dashboard). */
+  crashAdvice(snapshot: SessionSnapshot): string {
+    const runDir = snapshot.runDir;
+    const runFolderExists = runDir !== undefined && existsSync(path.join(runDir, 'config.json'));
+    return crashAdvice({ runFolderExists, hasCheckpoint: runFolderExists && readRunDetails(runDir).hasCheckpoint, step: snapshot.step });
+  }
+
+  private reportCompletion(snapshot: SessionSnapshot): void {
+    const runDir = snapshot.runDir;
+    if (!runDir) return;
+    const message = completionMessage(path.basename(runDir), snapshot.step, readRunDetails(runDir));
+    this.output.appendLine(message);
+    void vscode.window.showInformationMessage(message, 'Open Dashboard', 'Open Rollout Groups').then((choice) => {
+      if (choice === 'Open Dashboard') void vscode.commands.executeCommand('durian.openDashboard', runDir);
+      if (choice === 'Open Rollout Groups') void vscode.commands.executeCommand('durian.openRolloutGroups', runDir);
+    });
   }
 
   private updateStatusBar(snapshot: SessionSnapshot): void {
@@ -145,7 +173,8 @@ export class TrainingController implements vscode.Disposable {
     const icon = state === 'paused' ? '$(debug-pause)' : '$(sync~spin)';
     const reward = metrics['reward/mean'];
     const accuracy = metrics['accuracy/mean'];
-    const parts = [`${icon} Durian ${state === 'starting' ? 'starting' : `step ${step}/${totalSteps ?? '?'}`}`];
+    const progress = `step ${step}/${totalSteps ?? '?'}`;
+    const parts = [`${icon} Durian ${state === 'starting' ? 'starting' : state === 'paused' ? `paused · ${progress}` : progress}`];
     if (reward !== undefined) parts.push(`reward ${reward.toFixed(3)}`);
     if (accuracy !== undefined) parts.push(`acc ${accuracy.toFixed(3)}`);
     if (backend) parts.push(backend);
@@ -161,21 +190,22 @@ export class TrainingController implements vscode.Disposable {
     await vscode.commands.executeCommand('setContext', 'durian.trainingRunning', state === 'running');
   }
 
+  /** Each returns why the control was not sent (no run, the trainer is not running), or undefined when it was. */
   pause(): string | undefined {
-    return this.session?.pause() ?? 'no training run is active';
+    return this.session ? this.session.pause() : NO_RUN;
   }
 
   resume(): string | undefined {
-    return this.session?.resume() ?? 'no training run is active';
+    return this.session ? this.session.resume() : NO_RUN;
   }
 
   stop(): string | undefined {
-    return this.session?.stop() ?? 'no training run is active';
+    return this.session ? this.session.stop() : NO_RUN;
   }
 
   /** Sends a control to the running trainer; returns why it was not sent (invalid, or no run). */
   send(control: Control): string | undefined {
-    return this.session ? this.session.send(control) : 'no training run is active';
+    return this.session ? this.session.send(control) : NO_RUN;
   }
 
   /** Stops the trainer cleanly (used when the window closes or the extension deactivates). */

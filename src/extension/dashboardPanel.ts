@@ -25,6 +25,8 @@ const KIND: RunPanelKind = {
   lastRunKey: 'durian.dashboard.runDir',
   bundle: 'dashboard',
   logName: 'dashboard',
+  // Charts only: the webview loads nothing from the run directory.
+  showsRunFiles: false,
 };
 
 export class DashboardPanel extends RunPanel {
@@ -66,7 +68,7 @@ export class DashboardPanel extends RunPanel {
         void vscode.commands.executeCommand('durian.stopTraining');
         break;
       case DASHBOARD.openRunFolder:
-        if (this.runDir) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(this.runDir));
+        if (this.runDir) void vscode.commands.executeCommand('durian.openRunFolder', this.runDir);
         break;
     }
   }
@@ -82,6 +84,7 @@ export class DashboardPanel extends RunPanel {
       runName: path.basename(this.runDir),
       runDir: this.runDir,
       ...this.runState(),
+      ...this.advice(),
       ...(typeof config?.estimator === 'string' ? { estimator: config.estimator } : {}),
       ...(session?.backend ? { backend: session.backend } : {}),
       ...(session?.device ? { device: session.device } : {}),
@@ -93,7 +96,13 @@ export class DashboardPanel extends RunPanel {
 
   protected postRunState(): void {
     if (!this.runDir) return;
-    this.post({ type: DASHBOARD.state, runName: path.basename(this.runDir), runDir: this.runDir, ...this.runState() });
+    this.post({ type: DASHBOARD.state, runName: path.basename(this.runDir), runDir: this.runDir, ...this.runState(), ...this.advice() });
+  }
+
+  /** What to do, shown under the error of a crashed run. */
+  private advice(): { advice?: string } {
+    const advice = this.crashAdvice();
+    return advice ? { advice } : {};
   }
 
   protected relay(event: TrainerEvent): void {

@@ -10,9 +10,11 @@ import { ESTIMATOR_NAMES, advantagesForLine } from '../core/index.js';
 import { TrainingController } from './controller.js';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboardPanel.js';
 import { ROLLOUT_GROUPS_VIEW_TYPE, RolloutGroupsPanel } from './rolloutGroupsPanel.js';
-import { type RunSummary, listRunSummaries } from './runFiles.js';
+import { revealFolder } from './revealFolder.js';
+import { type RunSummary, listRunSummaries, readRunStatus, runFolderProblem } from './runFiles.js';
+import { isResumable, runStateLabel } from './runReports.js';
 import { RunsViewProvider } from './runsView.js';
-import { readSettings, trainingConfigFromSettings } from './settings.js';
+import { readSettings, trainingConfigFromSettings, validateLaunchConfig } from './settings.js';
 
 let controller: TrainingController | undefined;
 
@@ -30,7 +32,10 @@ async function workspaceConfigs(): Promise<vscode.Uri[]> {
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Durian RL');
-  const runs = new RunsViewProvider(() => readSettings().runsFolder);
+  const runs = new RunsViewProvider(
+    () => readSettings().runsFolder,
+    () => (controller?.active ? controller.runDir : undefined),
+  );
   controller = new TrainingController(context, output, () => runs.refresh());
   const trainer = controller;
 
@@ -75,6 +80,18 @@ export function activate(context: vscode.ExtensionContext): void {
         return;
       }
     }
+    // A setting that conflicts with the session (bins vs prompts per step, ...) is refused here, with the
+    // setting's name and its allowed range, before a trainer or a run folder exists.
+    const problem = validateLaunchConfig(config);
+    if (problem) {
+      const where = sourcePick.uri ? ` (settings and ${vscode.workspace.asRelativePath(sourcePick.uri)})` : '';
+      const actions = [...(problem.setting ? ['Open Setting'] : []), ...(sourcePick.uri ? ['Open Configuration File'] : [])];
+      void vscode.window.showErrorMessage(`Durian: ${problem.message}${where}. Training was not started.`, ...actions).then((choice) => {
+        if (choice === 'Open Setting' && problem.setting) void vscode.commands.executeCommand('workbench.action.openSettings', problem.setting);
+        if (choice === 'Open Configuration File' && sourcePick.uri) void vscode.window.showTextDocument(sourcePick.uri);
+      });
+      return;
+    }
     const runDir = path.join(settings.runsFolder, runNameNow(estimatorPick.label));
     try {
       trainer.start({ config, runDir });
@@ -91,7 +108,7 @@ export function activate(context: vscode.ExtensionContext): void {
       return undefined;
     }
     const pick = await vscode.window.showQuickPick(
-      candidates.map((run) => ({ label: run.name, description: `${run.state} · step ${run.step ?? 0}/${run.totalSteps ?? '?'}${run.estimator ? ` · ${run.estimator}` : ''}`, dir: run.dir })),
+      candidates.map((run) => ({ label: run.name, description: `${runStateLabel({ ...run, trainedHere: false })} · step ${run.step ?? 0}/${run.totalSteps ?? '?'}${run.estimator ? ` · ${run.estimator}` : ''}`, dir: run.dir })),
       { title },
     );
     return pick?.dir;
@@ -104,9 +121,25 @@ export function activate(context: vscode.ExtensionContext): void {
     return undefined;
   };
 
+  /**
+   * The run a panel command was given (a tree item, a path from another command), checked: a panel only
+   * opens on a run folder (its webview may load the folder's files). `undefined` with no argument (the
+   * panel picks the session's run or the last one); `null` after telling the user why not.
+   */
+  const panelRunOf = (arg: unknown): string | undefined | null => {
+    if (arg === undefined) return undefined;
+    const dir = runDirOf(arg);
+    if (dir !== undefined && path.isAbsolute(dir) && path.resolve(dir) === trainer.runDir) return trainer.runDir;
+    const problem = runFolderProblem(dir ?? arg);
+    if (problem === undefined) return path.resolve(dir as string);
+    void vscode.window.showErrorMessage(`Durian: ${problem}. Nothing was opened.`);
+    return null;
+  };
+
   context.subscriptions.push(
     output,
     controller,
+    runs,
     vscode.window.registerTreeDataProvider('durian.runs', runs),
     vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
       async deserializeWebviewPanel(panel) {
@@ -122,11 +155,19 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('durian.stopTraining', () => report(trainer.stop())),
     vscode.commands.registerCommand('durian.pauseTraining', () => report(trainer.pause())),
     vscode.commands.registerCommand('durian.resumeTraining', () => report(trainer.resume())),
-    vscode.commands.registerCommand('durian.openDashboard', (arg?: unknown) => DashboardPanel.show(context, trainer, runDirOf(arg))),
-    vscode.commands.registerCommand('durian.openRolloutGroups', (arg?: unknown) => RolloutGroupsPanel.show(context, trainer, runDirOf(arg))),
+    vscode.commands.registerCommand('durian.openDashboard', (arg?: unknown) => {
+      const dir = panelRunOf(arg);
+      if (dir !== null) DashboardPanel.show(context, trainer, dir);
+    }),
+    vscode.commands.registerCommand('durian.openRolloutGroups', (arg?: unknown) => {
+      const dir = panelRunOf(arg);
+      if (dir !== null) RolloutGroupsPanel.show(context, trainer, dir);
+    }),
     vscode.commands.registerCommand('durian.openRunFolder', async (arg?: unknown) => {
       const dir = runDirOf(arg) ?? trainer.runDir ?? (await pickRun('Durian: Open Run Folder', () => true));
-      if (dir) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(dir));
+      if (dir) {
+        await revealFolder(dir, `the run folder ${dir} was never created: the trainer stopped before the run started (the Dashboard and the "Durian RL" output say why). There is nothing to open.`);
+      }
     }),
     vscode.commands.registerCommand('durian.resumeRun', async (arg?: unknown) => {
       if (!requireTrust()) return;
@@ -134,7 +175,11 @@ export function activate(context: vscode.ExtensionContext): void {
         void vscode.window.showWarningMessage('Durian: a training run is already active. Stop it first.');
         return;
       }
-      const dir = runDirOf(arg) ?? (await pickRun('Durian: Resume Run', (run) => run.state !== 'running' && run.state !== 'not a run'));
+      // Any run this window does not train: a status.json that says `running` may be stale (its trainer
+      // killed, its process id reused); a trainer that really holds the run refuses to share it.
+      const given = arg === undefined ? undefined : panelRunOf(arg);
+      if (given === null) return;
+      const dir = given ?? (await pickRun('Durian: Resume Run', (run) => isResumable({ ...run, trainedHere: false })));
       if (!dir) return;
       try {
         trainer.start({ resumeDir: dir });
@@ -156,6 +201,11 @@ export function activate(context: vscode.ExtensionContext): void {
         void vscode.window.showWarningMessage('Durian: this run is training; stop it first.');
         return;
       }
+      const status = readRunStatus(resolved);
+      if (status?.trainer === 'unknown') {
+        void vscode.window.showWarningMessage(`Durian: status.json says process ${status.pid ?? '?'} is training ${path.basename(resolved)}; nothing was deleted. If it is not, resume the run first (a live trainer refuses), then delete it.`);
+        return;
+      }
       const answer = await vscode.window.showWarningMessage(`Delete the run ${path.basename(resolved)} and all its checkpoints?`, { modal: true }, 'Delete');
       if (answer !== 'Delete') return;
       rmSync(resolved, { recursive: true, force: true });
@@ -165,7 +215,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('durian.openRunsFolder', async () => {
       const folder = readSettings().runsFolder;
       await vscode.workspace.fs.createDirectory(vscode.Uri.file(folder));
-      await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(folder));
+      await revealFolder(folder, `the runs folder ${folder} could not be created.`);
     }),
     vscode.commands.registerCommand('durian.computeAdvantages', async (uri?: vscode.Uri) => {
       const target =

@@ -20,6 +20,7 @@ import {
   type RolloutGroup,
   type RolloutsHostToWebviewMessage,
   type TrainerEvent,
+  describeControl,
   fixedOptionsOfRunConfig,
   liveConfigOfRunConfig,
   parseInterventionLine,
@@ -39,6 +40,8 @@ const KIND: RunPanelKind = {
   lastRunKey: 'durian.rolloutGroups.runDir',
   bundle: 'rollouts',
   logName: 'rollout groups',
+  // The groups' images are files of the run directory.
+  showsRunFiles: true,
 };
 const ROLLOUTS_DIR = 'rollouts';
 const STEP_FILE = /^step-(\d{6,10})\.jsonl$/;
@@ -194,7 +197,7 @@ export class RolloutGroupsPanel extends RunPanel {
         break;
       case ROLLOUTS.control: {
         const error = this.live ? this.controller.send(message.control) : 'this run is not training: interventions apply to a running trainer';
-        if (error) this.controller.log(`rollout groups: ${message.control.type} not sent: ${error}`);
+        if (error) this.controller.log(`rollout groups: not sent (${describeControl(message.control)}): ${error}`);
         this.post({ type: ROLLOUTS.controlResult, controlId: message.control.controlId, ...(error ? { error } : {}) });
         break;
       }

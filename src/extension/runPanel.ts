@@ -2,7 +2,9 @@
  * What the run-scoped webview panels (Dashboard, Rollout Groups) share on the host side: one panel per
  * kind, revealed or created on a run (the one asked for, else the session's, else the last one shown),
  * revived by a serializer after a reload, the strict-CSP page of `webviewHtml`, `localResourceRoots` of
- * the extension's dist/webview and media plus the run directory, the run's state for the header (a new
+ * the extension's dist/webview and media plus, for a panel that shows the run's files, the run directory
+ * once it is a run folder (`runFolderProblem`: never `/`, the home folder or any other folder), the run's
+ * state for the header (a new
  * session on another run takes the panel over), messages checked before they are posted, and the dispose
  * bookkeeping. A hidden webview is torn down: it says `ready` again when shown. A panel class gives its
  * `kind` and a `create` (its constructor stays private); `show` and `revive` are inherited.
@@ -11,7 +13,8 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { DashboardRunState, ParseResult, TrainerEvent } from '../protocol/index.js';
 import type { TrainingController } from './controller.js';
-import { readRunStatus } from './runFiles.js';
+import { readRunDetails, readRunStatus, runFolderProblem } from './runFiles.js';
+import { crashAdvice } from './runReports.js';
 import { makeNonce, webviewHtml } from './webviewHtml.js';
 
 /** One kind of run panel. */
@@ -27,6 +30,8 @@ export interface RunPanelKind {
   bundle: string;
   /** How the output channel names the panel (`dashboard: not sent, ...`). */
   logName: string;
+  /** The webview loads files of the run directory (images): it is among the `localResourceRoots`. */
+  showsRunFiles: boolean;
 }
 
 /** A run panel class: its kind and how it builds an instance (its constructor is its own). */
@@ -37,11 +42,22 @@ export interface RunPanelClass<P extends RunPanel> {
 
 const KNOWN_STATES: readonly string[] = ['running', 'paused', 'stopped', 'completed', 'crashed'];
 
-/** Scripts on; the extension's dist/webview and media, and the run directory when there is one. */
-export function runPanelOptions(context: vscode.ExtensionContext, runDir: string | undefined): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+/** The run directory the webview may load files from: only a run folder, and only for a panel that shows its files. */
+function runFilesRoot(kind: RunPanelKind, runDir: string | undefined): string | undefined {
+  return kind.showsRunFiles && runDir !== undefined && runFolderProblem(runDir) === undefined ? runDir : undefined;
+}
+
+/** Scripts on; the extension's dist/webview and media, and `runFilesRoot` when there is one. */
+export function runPanelOptions(context: vscode.ExtensionContext, runFiles: string | undefined): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')];
-  if (runDir) roots.push(vscode.Uri.file(runDir));
+  if (runFiles) roots.push(vscode.Uri.file(runFiles));
   return { enableScripts: true, localResourceRoots: roots };
+}
+
+/** The run a panel opens on when none is asked for: the session's, else the last one shown if it is still a run folder. */
+function defaultRun(kind: RunPanelKind, context: vscode.ExtensionContext, controller: TrainingController): string | undefined {
+  const last = context.workspaceState.get<string>(kind.lastRunKey);
+  return controller.runDir ?? (last !== undefined && runFolderProblem(last) === undefined ? last : undefined);
 }
 
 export abstract class RunPanel implements vscode.Disposable {
@@ -50,24 +66,26 @@ export abstract class RunPanel implements vscode.Disposable {
   protected readonly disposables: vscode.Disposable[] = [];
   protected ready = false;
   protected runDir: string | undefined;
+  /** The run directory among the webview's `localResourceRoots`, if any. */
+  private runFilesRootShown: string | undefined;
 
   /** Reveals the open panel of this kind (moved to `runDir` when given and another), or creates one. */
   static show<P extends RunPanel>(this: RunPanelClass<P>, context: vscode.ExtensionContext, controller: TrainingController, runDir?: string): P {
-    const target = runDir ?? controller.runDir ?? context.workspaceState.get<string>(this.kind.lastRunKey);
+    const target = runDir ?? defaultRun(this.kind, context, controller);
     const current = RunPanel.open.get(this.kind.viewType) as P | undefined;
     if (current) {
       current.panel.reveal(vscode.ViewColumn.Active);
       if (target && target !== current.runDir) current.showRun(target);
       return current;
     }
-    const panel = vscode.window.createWebviewPanel(this.kind.viewType, this.kind.title, vscode.ViewColumn.Active, runPanelOptions(context, target));
+    const panel = vscode.window.createWebviewPanel(this.kind.viewType, this.kind.title, vscode.ViewColumn.Active, runPanelOptions(context, runFilesRoot(this.kind, target)));
     return this.create(panel, context, controller, target);
   }
 
   /** Reopens a panel of this kind after a reload, on the run it showed. */
   static revive<P extends RunPanel>(this: RunPanelClass<P>, panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController): P {
-    const target = controller.runDir ?? context.workspaceState.get<string>(this.kind.lastRunKey);
-    panel.webview.options = runPanelOptions(context, target);
+    const target = defaultRun(this.kind, context, controller);
+    panel.webview.options = runPanelOptions(context, runFilesRoot(this.kind, target));
     return this.create(panel, context, controller, target);
   }
 
@@ -80,6 +98,7 @@ export abstract class RunPanel implements vscode.Disposable {
   ) {
     RunPanel.open.set(kind.viewType, this);
     this.runDir = runDir;
+    this.runFilesRootShown = runFilesRoot(kind, runDir);
     this.panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'durian.svg');
     this.panel.webview.html = this.html();
     this.disposables.push(
@@ -103,6 +122,8 @@ export abstract class RunPanel implements vscode.Disposable {
 
   /** The session changed state: a new session on another run takes over the panel, else the state is posted. */
   private postState(): void {
+    // A new run's folder appears after its panel opened: let the webview load its files from then on.
+    if (this.runDir && this.kind.showsRunFiles && this.runFilesRootShown !== this.runDir && runFilesRoot(this.kind, this.runDir)) this.updateRoots();
     if (!this.ready || !this.runDir) return;
     if (this.controller.runDir && this.controller.runDir !== this.runDir) {
       this.showRun(this.controller.runDir);
@@ -140,8 +161,21 @@ export abstract class RunPanel implements vscode.Disposable {
   protected setRun(runDir: string): void {
     this.runDir = runDir;
     void this.context.workspaceState.update(this.kind.lastRunKey, runDir);
-    this.panel.webview.options = runPanelOptions(this.context, runDir);
+    this.updateRoots();
     this.panel.title = `${this.kind.runTitle}: ${path.basename(runDir)}`;
+  }
+
+  private updateRoots(): void {
+    this.runFilesRootShown = runFilesRoot(this.kind, this.runDir);
+    this.panel.webview.options = runPanelOptions(this.context, this.runFilesRootShown);
+  }
+
+  /** What to do about the shown run when it crashed (the session's advice when it trains this run). */
+  protected crashAdvice(): string | undefined {
+    if (!this.runDir || this.runState().state !== 'crashed') return undefined;
+    const session = this.runDir === this.controller.runDir ? this.controller.snapshot : undefined;
+    if (session) return this.controller.crashAdvice(session);
+    return crashAdvice({ runFolderExists: true, hasCheckpoint: readRunDetails(this.runDir).hasCheckpoint, step: readRunStatus(this.runDir)?.step ?? 0 });
   }
 
   /** The shown run's state: the session's when it trains this run, else status.json's. */

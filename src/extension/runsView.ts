@@ -1,34 +1,69 @@
 /**
- * The Runs view: one item per run directory in the runs folder, with its state and step read from the
- * run's `status.json` (written by the trainer) when there is one.
+ * The Runs view: one item per run directory in the runs folder. The row says the state first (so a narrow
+ * side bar cuts the step count, not the state) and the step; the tooltip, resolved on hover, has the
+ * estimator, G, B, seed, step/total, the validation accuracy and the training time, and explains a
+ * status.json that says `running` with no trainer of this window behind it (its trainer killed, or its
+ * process id reused), which stays resumable. The context menu offers Resume, Open Dashboard, Open Rollout
+ * Groups, Open Run Folder and Delete (package.json, `view/item/context`).
  */
 import * as vscode from 'vscode';
-import { type RunSummary, listRunSummaries } from './runFiles.js';
+import { type RunSummary, listRunSummaries, readRunDetails } from './runFiles.js';
+import { isResumable, runDisplayName, runStateLabel, runTooltipLines } from './runReports.js';
 
-export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary> {
+/**
+ * `contextValue` of a run this window trains (no Resume, no Delete), of a run whose status.json names a live
+ * process that is not this window's trainer (Resume, which a trainer still holding it refuses; no Delete),
+ * and of any other run.
+ */
+export const RUN_ACTIVE_CONTEXT = 'durianRunActive';
+export const RUN_MAYBE_ACTIVE_CONTEXT = 'durianRunMaybeActive';
+export const RUN_CONTEXT = 'durianRun';
+
+export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly runsFolder: () => string) {}
+  constructor(
+    private readonly runsFolder: () => string,
+    /** The run directory this window's trainer works on now, if any. */
+    private readonly activeRunDir: () => string | undefined,
+  ) {}
 
   refresh(): void {
     this.changed.fire();
   }
 
+  private trainedHere(run: RunSummary): boolean {
+    return this.activeRunDir() === run.dir;
+  }
+
   getTreeItem(run: RunSummary): vscode.TreeItem {
-    const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.None);
-    const progress = run.step === undefined ? '' : ` · step ${run.step}${run.totalSteps ? `/${run.totalSteps}` : ''}`;
-    item.description = `${run.state}${progress}`;
-    item.tooltip = run.dir;
+    const item = new vscode.TreeItem(runDisplayName(run.name), vscode.TreeItemCollapsibleState.None);
+    item.id = run.dir;
+    const trainedHere = this.trainedHere(run);
+    const state = runStateLabel({ ...run, trainedHere });
+    const progress = run.step === undefined ? '' : ` · ${run.step}${run.totalSteps ? `/${run.totalSteps}` : ''}`;
+    item.description = `${state}${progress}`;
     item.resourceUri = vscode.Uri.file(run.dir);
-    item.contextValue = run.state === 'running' || run.state === 'paused' ? 'durianRunActive' : 'durianRun';
-    if (run.estimator) item.description = `${item.description} · ${run.estimator}`;
-    item.iconPath = new vscode.ThemeIcon(run.state === 'running' ? 'sync~spin' : run.state === 'crashed' ? 'error' : 'history');
+    item.contextValue = !isResumable({ ...run, trainedHere }) ? RUN_ACTIVE_CONTEXT : run.trainer === 'unknown' ? RUN_MAYBE_ACTIVE_CONTEXT : RUN_CONTEXT;
+    const live = trainedHere && (run.state === 'running' || run.state === 'paused');
+    item.iconPath = new vscode.ThemeIcon(live ? (run.state === 'paused' ? 'debug-pause' : 'sync~spin') : run.state === 'crashed' ? 'error' : run.state === 'completed' ? 'pass' : 'history');
     item.command = { command: 'durian.openDashboard', title: 'Open Dashboard', arguments: [run] };
+    return item;
+  }
+
+  /** The tooltip, read from the run's files when the user hovers the row. */
+  resolveTreeItem(item: vscode.TreeItem, run: RunSummary): vscode.TreeItem {
+    // Plain text, one fact a line (it wraps; nothing in a run's files is read as Markdown).
+    item.tooltip = runTooltipLines({ ...run, ...readRunDetails(run.dir), trainedHere: this.trainedHere(run) }).join('\n');
     return item;
   }
 
   getChildren(): RunSummary[] {
     return listRunSummaries(this.runsFolder());
+  }
+
+  dispose(): void {
+    this.changed.dispose();
   }
 }

@@ -21,6 +21,8 @@ export interface SessionOptions {
   trainerPath: string;
   args: string[];
   env?: NodeJS.ProcessEnv;
+  /** The run directory the trainer is asked to create or resume: known before its hello (a crash may come first). */
+  runDir?: string;
   /** Called with each line the trainer writes to stderr and each log event. */
   log: (line: string) => void;
 }
@@ -55,7 +57,9 @@ export class TrainingSession {
   private readonly stderrTail: string[] = [];
   private exited: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: SessionOptions) {}
+  constructor(private readonly options: SessionOptions) {
+    if (options.runDir !== undefined) this.snapshot.runDir = options.runDir;
+  }
 
   get state(): SessionSnapshot {
     return { ...this.snapshot, metrics: { ...this.snapshot.metrics } };

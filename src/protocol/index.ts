@@ -5,6 +5,8 @@
 export { PROTOCOL_VERSION, isSupportedProtocolVersion } from './version.js';
 export * from './limits.js';
 export * from './liveConfig.js';
+export * from './settings.js';
+export * from './sessionConfig.js';
 export * from './controls.js';
 export * from './events.js';
 export * from './parse.js';
@@ -13,3 +15,4 @@ export * from './groupsEvents.js';
 export { FieldError, type JsonValue } from './schema.js';
 export * from './webview.js';
 export * from './rolloutsWebview.js';
+export * from './format.js';

@@ -23,21 +23,8 @@ export const MAX_TOKENS_PER_ROLLOUT = 8192;
 /** Ids of controls: printable and safe to log (`ctl-1`, a UUID, `2026-05-01T10:00:00Z#3`). */
 export const CONTROL_ID_PATTERN = /^[A-Za-z0-9._:#-]+$/;
 
-/** The ranges of the live-tunable settings (see `LiveConfig`). */
-export const LIVE_RANGES = {
-  lr: { min: 0, exclusiveMin: true, max: 1 },
-  klBeta: { min: 0, max: 10 },
-  clipLow: { min: 0, max: 1 },
-  clipHigh: { min: 0, max: 1 },
-  temperature: { min: 0, exclusiveMin: true, max: 10 },
-  groupSize: { min: 2, max: 64, integer: true },
-  batchSize: { min: 1, max: MAX_GROUPS, integer: true },
-  reasoningBins: { min: 1, max: 4096, integer: true },
-  minPromptsPerBin: { min: 1, max: 1024, integer: true },
-  eps: { min: 0, max: 1 },
-  /** Each of the three Durian weights [a_ori, a_perc, a_reas]. */
-  durianWeight: { min: 0, max: 1e6 },
-} as const satisfies Record<string, NumberRange>;
+/** The ranges of the live-tunable settings (see `LiveConfig`), from the settings table. */
+export { LIVE_RANGES } from './settings.js';
 
 /** A prompt's weight (0 excludes it from the update). */
 export const GROUP_WEIGHT_RANGE = { min: 0, max: 100 } as const satisfies NumberRange;

@@ -5,7 +5,7 @@
  * `clipLow`/`clipHigh`, sampling `temperature`, `groupSize` G, `batchSize` prompts per step).
  */
 import type { EstimatorName } from '../core/estimators/registry.js';
-import { LIVE_RANGES } from './limits.js';
+import { LIVE_RANGES, defaultOf } from './settings.js';
 import { type Check, FieldError, bool, finite, isPlainObject, object, oneOf, tuple } from './schema.js';
 
 /** The estimators of src/core's registry; the type check below fails to compile if they drift apart. */
@@ -95,7 +95,7 @@ export interface RunConfigFields {
 
 /**
  * The live configuration a training config starts with, unchecked: estimator options `weights`,
- * `reasoningBins`, `minPromptsPerBin`, `eps`, `poolZeroVariance` with Durian's defaults, and the optimiser's
+ * `reasoningBins`, `minPromptsPerBin`, `eps`, `poolZeroVariance` with the settings table's defaults, and the optimiser's
  * settings as they are. The trainer takes it as it is (its config is already checked); the host checks it.
  */
 export function liveConfigCandidate(config: RunConfigFields, defaultWeights: readonly number[]): { [K in LiveConfigKey]: unknown } {
@@ -103,10 +103,10 @@ export function liveConfigCandidate(config: RunConfigFields, defaultWeights: rea
   return {
     estimator: config.estimator,
     durianWeights: (Array.isArray(options.weights) ? options.weights : defaultWeights).slice(0, 3),
-    reasoningBins: options.reasoningBins ?? 12,
-    minPromptsPerBin: options.minPromptsPerBin ?? 2,
-    eps: options.eps ?? 1e-6,
-    poolZeroVariance: options.poolZeroVariance ?? true,
+    reasoningBins: options.reasoningBins ?? defaultOf('reasoningBins'),
+    minPromptsPerBin: options.minPromptsPerBin ?? defaultOf('minPromptsPerBin'),
+    eps: options.eps ?? defaultOf('eps'),
+    poolZeroVariance: options.poolZeroVariance ?? defaultOf('poolZeroVariance'),
     lr: config.lr,
     klBeta: config.klBeta,
     clipLow: config.clipLow,

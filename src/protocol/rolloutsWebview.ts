@@ -19,10 +19,10 @@
  * directory, and a group's `image` (a checked relative path) is appended to it.
  */
 import type { EstimatorName } from '../core/estimators/registry.js';
-import { CONTROL_KINDS, CONTROL_SCHEMAS, type Control, type ControlKind } from './controls.js';
+import { CONTROL, CONTROL_KINDS, CONTROL_SCHEMAS, type Control, type ControlKind } from './controls.js';
 import { EVENT, type RolloutGroup, type TrainerEvent, rolloutGroup } from './events.js';
 import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_GROUPS, MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
-import { type FixedEstimatorOptions, type LiveConfig, ESTIMATOR_CHOICES, liveConfig } from './liveConfig.js';
+import { type FixedEstimatorOptions, type LiveConfig, type LiveConfigKey, ESTIMATOR_CHOICES, liveConfig } from './liveConfig.js';
 import { type ParseResult, parseControl, parseEvent, parseTypedMessage } from './parse.js';
 import { type Check, FieldError, arrayOf, bool, childPath, finite, isPlainObject, measureJson, object, oneOf, text, tuple } from './schema.js';
 import { DASHBOARD_RUN_STATES, type DashboardRunState, WEBVIEW } from './webview.js';
@@ -325,5 +325,68 @@ export function fixedOptionsOfRunConfig(config: Record<string, unknown> | undefi
     return fixedOptions({ band: options.band, confidence: options.confidence }, 'estimatorOptions');
   } catch {
     return {};
+  }
+}
+
+// ---- how interventions are named to the user ----
+
+/** What each kind of control is called in the panels and messages (never the protocol's names). */
+export const CONTROL_KIND_LABELS: Record<ControlKind, string> = {
+  pause: 'pause',
+  resume: 'resume',
+  stop: 'stop',
+  setConfig: 'settings',
+  setGroupWeight: 'weight',
+  relabel: 'reward override',
+  excludePrompt: 'exclude prompt',
+  undo: 'undo',
+};
+
+/** What each live setting is called in the panels (the coefficient editor's labels). */
+export const LIVE_SETTING_LABELS: Record<LiveConfigKey, string> = {
+  estimator: 'estimator',
+  durianWeights: '(a_ori, a_perc, a_reas)',
+  reasoningBins: 'reasoning bins b',
+  minPromptsPerBin: 'min prompts per bin',
+  eps: 'eps',
+  poolZeroVariance: 'pool zero-variance',
+  lr: 'learning rate',
+  klBeta: 'KL beta',
+  clipLow: 'clip low',
+  clipHigh: 'clip high',
+  temperature: 'temperature',
+  groupSize: 'rollouts per prompt G',
+  batchSize: 'prompts per step',
+};
+
+function shortValue(value: unknown): string {
+  if (Array.isArray(value)) return `(${value.map(shortValue).join(', ')})`;
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+  return String(value);
+}
+
+/**
+ * One line saying what a control does, in the user's words: `weight of train-006866 = 2`,
+ * `exclude prompt train-000012 (ground truth wrong)`, `undo: weight of train-006866 = 2`. `find` looks up
+ * the control an undo reverts (by id); without it, or when unknown, the undo says "an earlier intervention".
+ */
+export function describeControl(control: Control, find?: (controlId: string) => Control | undefined): string {
+  switch (control.type) {
+    case CONTROL.setConfig:
+      return `set ${Object.entries(control.changes)
+        .map(([key, value]) => `${LIVE_SETTING_LABELS[key as LiveConfigKey] ?? key} = ${shortValue(value)}`)
+        .join(', ')}`;
+    case CONTROL.setGroupWeight:
+      return `weight of ${control.promptId} = ${shortValue(control.weight)}${control.weight === 0 ? ' (left out of the update)' : ''}`;
+    case CONTROL.relabel:
+      return `reward override: response #${control.rollout} to ${control.promptId} (seen at step ${control.step}) earns ${shortValue(control.reward)}`;
+    case CONTROL.excludePrompt:
+      return `exclude prompt ${control.promptId} (ground truth wrong)`;
+    case CONTROL.undo: {
+      const target = find?.(control.targetControlId);
+      return `undo: ${target && target.type !== CONTROL.undo ? describeControl(target) : 'an earlier intervention'}`;
+    }
+    default:
+      return CONTROL_KIND_LABELS[control.type.slice('control/'.length) as ControlKind] ?? 'control';
   }
 }

@@ -9,6 +9,7 @@
  * that could pollute a prototype (`__proto__`, `constructor`, `prototype`) are refused everywhere.
  */
 import { describeValue } from '../core/errors.js';
+import { describeBounds } from '../core/options.js';
 
 /** The first problem found in a message, with its path (`groups.groups[2].rollouts[0].reward`). */
 export class FieldError extends Error {
@@ -58,12 +59,8 @@ export interface NumberRange {
   integer?: boolean;
 }
 
-/** The human wording of a range: `> 0 and <= 1`. */
-export function describeRange(range: NumberRange): string {
-  const low = range.min === undefined ? '' : `${range.exclusiveMin ? '>' : '>='} ${range.min}`;
-  const high = range.max === undefined ? '' : `<= ${range.max}`;
-  return [low, high].filter(Boolean).join(' and ');
-}
+/** The human wording of a range: `> 0 and <= 1` (src/core's wording, so both sides say the same). */
+export const describeRange: (range: NumberRange) => string = describeBounds;
 
 /** A finite number (never NaN or ±Infinity) within `range`. */
 export function finite(range: NumberRange = {}): Check<number> {

@@ -44,6 +44,13 @@ export const DASHBOARD = {
 export const DASHBOARD_RUN_STATES = ['starting', 'running', 'paused', 'stopped', 'completed', 'crashed'] as const;
 export type DashboardRunState = (typeof DASHBOARD_RUN_STATES)[number];
 
+/**
+ * |advantage| above which a rollout counts as extreme: the threshold of the trainer's
+ * `critic/advantages/frac_abs_gt_2`, the Dashboard's "Extreme advantages" chart and the Rollout Groups'
+ * "Extremes only" filter.
+ */
+export const EXTREME_ADVANTAGE = 2;
+
 /** Largest `dashboard/history`: a million steps of ~25 metrics fit; measured before any parsing. */
 export const MAX_HISTORY_CHARS = 256 * 1024 * 1024;
 /** Most metrics lines in one history (the trainer's `steps` cap is 1,000,000). */
@@ -108,7 +115,12 @@ export interface RunIdentity {
   message?: string;
 }
 
-export interface DashboardHistoryMessage extends RunIdentity {
+/** The Dashboard's header also says what to do about a crashed run (resume it, or fix and start again). */
+export interface DashboardAdvice {
+  advice?: string;
+}
+
+export interface DashboardHistoryMessage extends RunIdentity, DashboardAdvice {
   type: typeof DASHBOARD.history;
   /** Advantage estimator (config.json's `estimator`). */
   estimator?: string;
@@ -128,7 +140,7 @@ export interface DashboardEventMessage {
   event: TrainerEvent;
 }
 
-export interface DashboardStateMessage extends RunIdentity {
+export interface DashboardStateMessage extends RunIdentity, DashboardAdvice {
   type: typeof DASHBOARD.state;
 }
 
@@ -214,10 +226,10 @@ const HOST_TO_WEBVIEW: Record<HostToWebviewMessage['type'], Check<HostToWebviewM
       metrics: arrayOf(metricsLine, { max: MAX_HISTORY_STEPS }),
       validations: arrayOf(validationLine, { max: MAX_HISTORY_VALIDATIONS }),
     },
-    { ...identityOptional, estimator: label, backend: label, device: label, totalSteps: step },
+    { ...identityOptional, advice: reason, estimator: label, backend: label, device: label, totalSteps: step },
   ) as Check<DashboardHistoryMessage>,
   [DASHBOARD.event]: object({ type: oneOf([DASHBOARD.event]), event: relayedEvent }) as Check<DashboardEventMessage>,
-  [DASHBOARD.state]: object({ type: oneOf([DASHBOARD.state]), ...identity }, identityOptional) as Check<DashboardStateMessage>,
+  [DASHBOARD.state]: object({ type: oneOf([DASHBOARD.state]), ...identity }, { ...identityOptional, advice: reason }) as Check<DashboardStateMessage>,
 };
 
 /** Checks a webview -> host command (small: at most MAX_CONTROL_CHARS of JSON). Returns a fresh copy. */

@@ -8,7 +8,9 @@
  * check over the target was often a lucky one, and held-out accuracy of the bases ranged 0.27-0.44 over seeds
  * 1-5 (0.34 for seeds 1-3 now). The optional counting-only curriculum (`curriculumSteps`) is off by
  * default (it helped the previous, thermometer-coded model off a ~1000-step plateau). Built once per (policy shape, encoder, seed, warm-up settings) and
- * cached as a file; every later run loads it in milliseconds.
+ * cached as a file; every later run loads it in milliseconds. The cache entry records the SHA-256 of its
+ * weights: an entry that does not match (a flipped bit, a truncated copy, an entry from before the hash) is
+ * rebuilt, never used.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -59,6 +61,35 @@ export interface BasePolicy {
   checkAccuracy: number;
   cached: boolean;
   file: string;
+  /** Why a cache entry that was there could not be used (it was rebuilt). */
+  rebuiltBecause?: string;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+interface CacheIndex {
+  index: Record<string, [number, number]>;
+  steps: number;
+  checkAccuracy: number;
+  sha256: string;
+}
+
+/** The cached weights, or why the entry cannot be used. */
+function readCacheEntry(file: string, indexFile: string): { weights: Weights; meta: CacheIndex } | { problem: string } {
+  try {
+    const meta = JSON.parse(readFileSync(indexFile, 'utf8')) as Partial<CacheIndex>;
+    const bytes = readFileSync(file);
+    if (typeof meta.sha256 !== 'string') return { problem: `${indexFile} records no SHA-256 of the weights` };
+    if (sha256(bytes) !== meta.sha256) return { problem: `${file} does not match the SHA-256 recorded in ${path.basename(indexFile)}` };
+    if (!meta.index || typeof meta.steps !== 'number' || typeof meta.checkAccuracy !== 'number') return { problem: `${indexFile} is incomplete` };
+    const weights = unpackArrays(bytes, meta.index, file) as Weights;
+    if (!allFinite(weights)) return { problem: `${file} holds a non-finite weight` };
+    return { weights, meta: meta as CacheIndex };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /** Train-split indices used by the warm-up start here, far from the RL pool (indices 0..trainSize-1). */
@@ -85,14 +116,11 @@ export async function loadOrBuildBasePolicy(options: {
   const key = basePolicyKey(options.policy, options.pool.encoder.id, options.seed, warmup);
   const file = path.join(options.cacheDir, 'base-policy', `base-${key}.bin`);
   const indexFile = `${file}.json`;
-  if (existsSync(file) && existsSync(indexFile)) {
-    try {
-      const meta = JSON.parse(readFileSync(indexFile, 'utf8')) as { index: Record<string, [number, number]>; steps: number; checkAccuracy: number };
-      const weights = unpackArrays(readFileSync(file), meta.index, file) as Weights;
-      if (allFinite(weights)) return { weights, steps: meta.steps, checkAccuracy: meta.checkAccuracy, cached: true, file };
-    } catch {
-      // A damaged cache entry is rebuilt below.
-    }
+  let rebuiltBecause: string | undefined;
+  if (existsSync(file) || existsSync(indexFile)) {
+    const entry = readCacheEntry(file, indexFile);
+    if ('weights' in entry) return { weights: entry.weights, steps: entry.meta.steps, checkAccuracy: entry.meta.checkAccuracy, cached: true, file };
+    rebuiltBecause = entry.problem; // a damaged entry is rebuilt below and replaced
   }
 
   const model = new PolicyModel(options.policy);
@@ -124,8 +152,8 @@ export async function loadOrBuildBasePolicy(options: {
     const packed = packArrays(weights);
     mkdirSync(path.dirname(file), { recursive: true });
     writeBytesAtomic(file, packed.bytes);
-    writeBytesAtomic(indexFile, JSON.stringify({ index: packed.index, steps: Math.min(steps, warmup.maxSteps), checkAccuracy: accuracy, warmup }));
-    return { weights, steps: Math.min(steps, warmup.maxSteps), checkAccuracy: accuracy, cached: false, file };
+    writeBytesAtomic(indexFile, JSON.stringify({ index: packed.index, steps: Math.min(steps, warmup.maxSteps), checkAccuracy: accuracy, warmup, sha256: sha256(packed.bytes) }));
+    return { weights, steps: Math.min(steps, warmup.maxSteps), checkAccuracy: accuracy, cached: false, file, ...(rebuiltBecause ? { rebuiltBecause } : {}) };
   } finally {
     trainer.dispose();
     model.dispose();

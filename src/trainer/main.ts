@@ -1,20 +1,34 @@
 /**
  * The trainer process. Forked by the extension it speaks over Node IPC; started by the CLI it reads
  * controls as JSON Lines on stdin and writes events as JSON Lines on stdout (logs go to stderr). Every
- * incoming message is validated; a bad one gets an `error` event and changes nothing. SIGTERM/SIGINT or a
- * vanished parent stop it cleanly: the step finishes, a checkpoint is written, exit code 0.
+ * incoming message is validated; a bad one gets an `error` event and changes nothing. SIGTERM/SIGINT/SIGHUP
+ * or a vanished parent stop it cleanly: the step finishes, a checkpoint is written, exit code 0. Over stdio
+ * the parent is gone when stdin ends (the CLI was killed, even with SIGKILL) or stdout breaks (EPIPE).
+ *
+ * Exit codes: 0 done or stopped; 2 a user error (bad option, a run that exists / is not a run / is in use /
+ * holds a symbolic link / has no intact checkpoint, a backend that cannot be used), reported as one
+ * `error` event and no stack trace; 1 anything else: a run-folder failure (disk full, access denied) as its
+ * one-line message, a bug with its stack (stderr and trainer.log).
  */
 import { DurianInputError } from '../core/index.js';
+import { BackendError } from './backend/index.js';
 import { EVENT, LineDecoder, MAX_CONTROL_CHARS, type TrainerEvent, encodeLine } from '../protocol/index.js';
 import { TRAIN_HELP, parseTrainInvocation } from './args.js';
 import { FAULT_ENV, parseFaults } from './faults.js';
-import { RunDirectoryError } from './run/index.js';
+import { RunDirectoryError, isUserRunProblem } from './run/index.js';
 import { Trainer } from './trainer.js';
 
 const ipc = typeof process.send === 'function';
 
 /** Set once the trainer exists: what to do when the host turns out to be gone. */
 let onHostGone: () => void = () => undefined;
+/** Stdout broke (the reader is gone): events are dropped from then on; trainer.log keeps the record. */
+let stdoutBroken = false;
+
+/** Errors that are about what the user asked for: one line, exit code 2. */
+function isUserError(error: unknown): boolean {
+  return error instanceof DurianInputError || error instanceof BackendError || isUserRunProblem(error);
+}
 
 function send(event: TrainerEvent): void {
   if (ipc) {
@@ -24,7 +38,7 @@ function send(event: TrainerEvent): void {
     if (process.connected) process.send?.(event, undefined, undefined, (error: Error | null) => {
       if (error) onHostGone();
     });
-  } else {
+  } else if (!stdoutBroken) {
     process.stdout.write(encodeLine(event));
   }
 }
@@ -68,9 +82,17 @@ async function main(): Promise<number> {
       }
     });
     process.stdin.on('error', () => undefined);
+    // The host is gone: stdin ends when the CLI exits or is killed (even with SIGKILL: the kernel closes
+    // its end of the pipe), and stdout breaks when nobody reads it any more. Stop cleanly, as over IPC.
+    process.stdin.on('end', () => trainer.requestStop());
+    process.stdout.on('error', () => {
+      stdoutBroken = true;
+      trainer.requestStop();
+    });
+    process.stderr.on('error', () => undefined);
   }
   let interrupts = 0;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       if (++interrupts > 1) process.exit(130);
       trainer.requestStop();
@@ -86,7 +108,12 @@ async function main(): Promise<number> {
     const where = error instanceof DurianInputError ? error.where : error instanceof RunDirectoryError ? error.file : undefined;
     trainer.markCrashed(message);
     send({ type: EVENT.error, message, ...(where ? { where } : {}), fatal: true });
-    process.stderr.write(`durian trainer: ${error instanceof Error && error.stack ? error.stack : message}\n`);
+    if (isUserError(error)) return 2;
+    // A run-folder failure (a full disk, a denied write) says what and where in its message; a bug needs its stack.
+    if (!(error instanceof RunDirectoryError)) {
+      trainer.logError(error);
+      process.stderr.write(`durian trainer: ${error instanceof Error && error.stack ? error.stack : message}\n`);
+    }
     return 1;
   } finally {
     await trainer.dispose().catch(() => undefined);

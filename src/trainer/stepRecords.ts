@@ -4,7 +4,7 @@
  * The trainer builds them every step; the messages benchmark builds the same payloads from them.
  */
 import { type AdvantageResult, type DurianPrompt, mean, unbiasedStd } from '../core/index.js';
-import type { RolloutGroup } from '../protocol/index.js';
+import { EXTREME_ADVANTAGE, type RolloutGroup } from '../protocol/index.js';
 import type { Task } from './tasks/index.js';
 
 export interface StepTimings {
@@ -12,9 +12,6 @@ export interface StepTimings {
   scoring: number;
   update: number;
 }
-
-/** |A| above this counts as an extreme advantage. */
-const EXTREME = 2;
 
 function fractionAbove(values: ArrayLike<number>, kept: readonly boolean[], threshold: number): number {
   let count = 0;
@@ -123,8 +120,8 @@ export function stepMetrics(input: StepMetricsInput): Record<string, number> {
     'critic/advantages/mean': keptAdvantages.length ? mean(keptAdvantages) : 0,
     'critic/advantages/max': keptAdvantages.length ? Math.max(...keptAdvantages) : 0,
     'critic/advantages/min': keptAdvantages.length ? Math.min(...keptAdvantages) : 0,
-    'critic/advantages/frac_abs_gt_2': fractionAbove(active.advantages, active.kept, EXTREME),
-    'critic/advantages_grpo/frac_abs_gt_2': fractionAbove(grpo.advantages, grpo.kept, EXTREME),
+    'critic/advantages/frac_abs_gt_2': fractionAbove(active.advantages, active.kept, EXTREME_ADVANTAGE),
+    'critic/advantages_grpo/frac_abs_gt_2': fractionAbove(grpo.advantages, grpo.kept, EXTREME_ADVANTAGE),
     'batch/kept_groups': active.groups.filter((g) => g.kept).length,
     'response_length/mean': mean(input.lengths),
     'timing_s/rollout': timings.rollout,

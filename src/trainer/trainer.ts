@@ -19,9 +19,9 @@ import {
   splitFiniteMetrics,
 } from '../protocol/index.js';
 import type { BackendInfo } from './backend/index.js';
-import { selectBackend } from './backend/index.js';
+import { backendDetails, backendSummary, selectBackend } from './backend/index.js';
 import { type BasePolicy, loadOrBuildBasePolicy } from './basePolicy.js';
-import type { TrainConfig } from './config.js';
+import { type TrainConfig, trainConfigNotes } from './config.js';
 import { ControlState, type ControlStateSnapshot } from './controlState.js';
 import { loadEncoder } from './encoder/index.js';
 import { evaluate, responseTokens } from './evaluate.js';
@@ -29,7 +29,8 @@ import { type Fault, FAULT_ENV, faultAt } from './faults.js';
 import { type PolicyBatch, type PolicyConfig, PolicyModel, PolicySampler, PolicyTrainer, type Weights } from './policy/index.js';
 import { allFinite, builtInPolicyConfig, packArrays, unpackArrays } from './policyIo.js';
 import { Rng, mixSeed } from './rng.js';
-import { RunDirectory } from './run/index.js';
+import { type LoadedCheckpoint, RunDirectory, type RunLock, acquireRunLock } from './run/index.js';
+import { type RetentionActions, RolloutRetention } from './run/retention.js';
 import { type StepTimings, buildRolloutGroups, stepMetrics } from './stepRecords.js';
 import { type PooledTask, TaskPool } from './taskPool.js';
 import { decodeResponse, scoreResponse, taskId, taskImagePath, writeTaskImage } from './tasks/index.js';
@@ -41,6 +42,8 @@ export interface TrainerOptions {
   runName?: string;
   /** Resume this run directory instead (its config.json is used; `config.steps` may extend it). */
   resumeDir?: string;
+  /** With resumeDir: when no checkpoint is intact, start again from step 0 (deleting the run's history) instead of refusing. */
+  fromScratch?: boolean;
   /** Base-policy and encoder-feature caches. */
   cacheDir: string;
   emit: (event: TrainerEvent) => void;
@@ -53,6 +56,10 @@ export class Trainer {
   private readonly faults: readonly Fault[];
   private config: TrainConfig;
   private run!: RunDirectory;
+  /** The run's lock (./run/lock.ts), held while this process lives. */
+  private lock: RunLock | null = null;
+  /** The default name of a new run, fixed once chosen. */
+  private newRunName: string | undefined;
   private backend!: BackendInfo;
   private pool!: TaskPool;
   private policyConfig!: PolicyConfig;
@@ -61,6 +68,8 @@ export class Trainer {
   private optimizer!: PolicyTrainer;
   private sampler!: PolicySampler;
   private controls!: ControlState;
+  /** Which steps' rollout groups and images stay on disk. */
+  private retention!: RolloutRetention;
   private validationSet: PooledTask[] = [];
   private batchRng!: Rng;
   private sampleRng!: Rng;
@@ -119,28 +128,41 @@ export class Trainer {
 
   // ---- set-up ----
 
+  /**
+   * Takes the run's lock, then opens the run and prepares the resume, or checks that a new run can be
+   * created (`start` creates it once the backend is up, so a backend that fails leaves no folder). Every
+   * refusal here (the run exists, is not a run, holds a symbolic link, is trained by another live trainer,
+   * has no intact checkpoint) comes before anything is written; `this.run` is set only once the run is ours.
+   */
+  private async openRun(): Promise<ResumedState | null> {
+    const { options } = this;
+    const dirOptions = { keepCheckpoints: this.config.keepCheckpoints };
+    if (options.resumeDir) {
+      RunDirectory.checkIsRun(options.resumeDir);
+      this.lock = await acquireRunLock(options.resumeDir);
+      const run = RunDirectory.open(options.resumeDir, dirOptions);
+      const plan = run.prepareResume({ fromScratch: options.fromScratch, decode: (checkpoint) => decodeCheckpoint(checkpoint, this.config) });
+      this.run = run;
+      if (plan.leftovers.length > 0) this.log('info', `resume: removed unfinished writes ${plan.leftovers.join(', ')}`);
+      if (plan.repair.files.length > 0) this.log('warn', `resume: cut torn lines from ${plan.repair.files.map((f) => `${f.file} (${f.bytesCut} bytes)`).join(', ')}`);
+      for (const skipped of plan.skipped) this.log('warn', `resume: skipped ${skipped}`);
+      if (!plan.checkpoint && options.fromScratch) this.log('warn', 'resume: started over from step 0 (--from-scratch); the history after step 0 was deleted');
+      return plan.checkpoint?.decoded ?? null;
+    }
+    this.lock = await acquireRunLock(RunDirectory.checkNewRun(...this.newRunPlace()));
+    return null;
+  }
+
+  /** Where a new run goes: [runs folder, run name]. */
+  private newRunPlace(): [string, string] {
+    return [this.options.runsFolder ?? 'runs', this.options.runName ?? (this.newRunName ??= defaultRunName(this.config))];
+  }
+
   async start(): Promise<void> {
     const { options } = this;
+    const resumed = await this.openRun();
     this.backend = await selectBackend({ backend: this.config.backend === 'auto' ? 'auto' : this.config.backend });
-    let resumed: { step: number; state: TrainerCheckpointState; weights: Weights; adam: Record<string, Float32Array> } | null = null;
-    if (options.resumeDir) {
-      this.run = RunDirectory.open(options.resumeDir, { keepCheckpoints: this.config.keepCheckpoints });
-      const plan = this.run.prepareResume();
-      if (plan.repair.files.length > 0) this.log('warn', `resume: cut torn lines from ${plan.repair.files.map((f) => `${f.file} (${f.bytesCut} bytes)`).join(', ')}`);
-      for (const skipped of plan.checkpoint?.skipped ?? []) this.log('warn', `resume: skipped damaged checkpoint ${skipped}`);
-      if (plan.checkpoint) {
-        const state = plan.checkpoint.json['state.json'] as TrainerCheckpointState;
-        resumed = {
-          step: plan.checkpoint.step,
-          state,
-          weights: unpackArrays(plan.checkpoint.bytes['weights.bin'], state.weightsIndex, 'weights.bin') as Weights,
-          adam: unpackArrays(plan.checkpoint.bytes['adam.bin'], state.adamIndex, 'adam.bin'),
-        };
-      }
-    } else {
-      const runName = options.runName ?? defaultRunName(this.config);
-      this.run = RunDirectory.create(options.runsFolder ?? 'runs', runName, this.config, { keepCheckpoints: this.config.keepCheckpoints });
-    }
+    this.run ??= RunDirectory.create(...this.newRunPlace(), this.config, { keepCheckpoints: this.config.keepCheckpoints });
     this.run.writeStatus('running', resumed?.step ?? 0);
     this.emit({
       type: EVENT.hello,
@@ -174,12 +196,14 @@ export class Trainer {
         if (accuracy !== null) this.log('info', `base policy warm-up: step ${step}/${max}, check accuracy ${accuracy.toFixed(3)}`);
       },
     });
+    if (base.rebuiltBecause) this.log('warn', `base policy cache entry was damaged and has been rebuilt: ${base.rebuiltBecause}`);
     this.log('info', `base policy ${base.cached ? 'loaded from cache' : 'built'}: ${base.steps} supervised steps, check accuracy ${base.checkAccuracy.toFixed(3)} (${base.file})`);
 
     this.model = new PolicyModel(this.policyConfig, resumed?.weights ?? base.weights);
     this.reference = new PolicyModel(this.policyConfig, base.weights);
     this.optimizer = new PolicyTrainer(this.model);
     this.controls = new ControlState(this.config);
+    this.retention = new RolloutRetention(this.config.rolloutsEvery, this.config.steps);
     this.batchRng = new Rng(mixSeed(this.config.seed, 0xb47c));
     this.sampleRng = new Rng(mixSeed(this.config.seed, 0x5a3e));
     this.validationSet = await this.pool.get('validation', Array.from({ length: this.config.validationSize }, (_, i) => i));
@@ -191,7 +215,10 @@ export class Trainer {
     this.order = this.epochOrder(this.epoch);
     this.startedAt = Date.now();
 
-    this.log('info', `backend ${this.backend.name} (${this.backend.device}); tried ${this.backend.tried.map((t) => `${t.name}: ${t.ok ? 'ok' : t.reason}`).join('; ')}`);
+    this.log('info', backendSummary(this.backend));
+    const backendDetail = backendDetails(this.backend);
+    if (backendDetail) this.log('debug', backendDetail);
+    for (const note of trainConfigNotes(this.config)) this.log('info', note);
   }
 
   // ---- the loop ----
@@ -204,6 +231,10 @@ export class Trainer {
       await this.applyControls();
       if (this.stopRequested) break;
       const step = this.step + 1;
+      if (this.allPromptsExcluded()) {
+        this.pauseWithoutPrompts(step);
+        continue;
+      }
       const ok = await this.trainStep(step);
       this.step = step;
       if (!ok) this.log('warn', `step ${step} made no update`);
@@ -212,6 +243,7 @@ export class Trainer {
       if (step % this.config.checkpointEvery === 0 && step !== this.config.steps) this.checkpoint();
     }
     const reason = this.stopRequested && this.step < this.config.steps ? 'stopped' : 'completed';
+    if (this.config.writeRollouts) this.keepOnDisk(this.retention.finish(this.step));
     const after = await this.validate(this.step);
     this.checkpoint();
     this.run.writeStatus(reason === 'completed' ? 'completed' : 'stopped', this.step);
@@ -228,6 +260,28 @@ export class Trainer {
       }),
     });
     return { reason, before: this.validationBefore, after };
+  }
+
+  /** Writes the rollout groups the retention keeps and deletes the images no kept step uses. */
+  private keepOnDisk(actions: RetentionActions): void {
+    for (const { step, groups } of actions.write) this.run.writeRollouts(step, groups);
+    for (const image of actions.deleteImages) this.run.removeImage(image);
+  }
+
+  /** Whether every prompt of the train pool is excluded (a step would have an empty batch). */
+  private allPromptsExcluded(): boolean {
+    for (let index = 0; index < this.config.trainSize; index++) if (!this.controls.isExcluded(taskId('train', index))) return false;
+    return true;
+  }
+
+  /** Pauses the run, saying why and how to go on, when every prompt is excluded. */
+  private pauseWithoutPrompts(step: number): void {
+    const message = `all ${this.config.trainSize} training prompts are excluded, so step ${step} has no prompt to train on: training is paused. Undo an exclusion (Undo in the Rollout Groups panel, or control/undo with its controlId) and resume, or stop the run`;
+    this.log('warn', message);
+    this.emit({ type: EVENT.error, message, where: 'excludePrompt', fatal: false });
+    this.paused = true;
+    this.run.writeStatus('paused', this.step, message);
+    this.emit({ type: EVENT.paused, step: this.step });
   }
 
   /** Applies queued controls; while paused, waits here (between steps) for resume or stop. */
@@ -250,6 +304,8 @@ export class Trainer {
           }
         }
         this.run.appendIntervention(appliesAt, control);
+        const steering = control.type !== 'control/pause' && control.type !== 'control/resume' && control.type !== 'control/stop';
+        if (steering && this.config.writeRollouts) this.keepOnDisk(this.retention.intervened(appliesAt, control.type === 'control/relabel' ? control.step : undefined));
         this.emit({ type: EVENT.applied, controlId: control.controlId, kind: controlKindOf(control), step: appliesAt });
       }
       if (!this.paused || this.stopRequested) return;
@@ -359,11 +415,11 @@ export class Trainer {
     const { finite, nonFinite: badMetrics } = splitFiniteMetrics(metrics);
     if (badMetrics.length > 0) this.log('warn', `step ${step}: non-finite metrics ${badMetrics.join(', ')}`);
     this.run.appendMetrics(step, metrics, this.elapsedMs());
-    if (this.config.writeRollouts) this.run.writeRollouts(step, groups);
+    if (this.config.writeRollouts) this.keepOnDisk(this.retention.stepDone(step, groups));
     this.emit({ type: EVENT.step, step, totalSteps: this.config.steps, metrics: finite, elapsedMs: this.elapsedMs() });
     const split = groupsEvents(step, live.estimator, groups);
     for (const event of split.events) this.emit(event);
-    if (split.tooLarge.length > 0) this.log('warn', `step ${step}: ${split.tooLarge.length} rollout groups too large for one event were left out of the live view (they are in rollouts/)`);
+    if (split.tooLarge.length > 0) this.log('warn', `step ${step}: ${split.tooLarge.length} rollout groups too large for one event were left out of the live view`);
     return keptSequences.length > 0;
   }
 
@@ -561,6 +617,15 @@ export class Trainer {
     else this.logsBeforeHello.push({ level, message });
   }
 
+  /** Writes an unexpected error with its stack to trainer.log (when the run is open). */
+  logError(error: unknown): void {
+    try {
+      this.run?.log('error', error instanceof Error && error.stack ? error.stack : String(error));
+    } catch {
+      // The run directory itself may be what failed.
+    }
+  }
+
   /** Marks the run crashed (fatal error) with the message, keeping everything written so far. */
   markCrashed(message: string): void {
     try {
@@ -571,11 +636,57 @@ export class Trainer {
   }
 
   async dispose(): Promise<void> {
+    this.lock?.release();
+    this.lock = null;
     this.model?.dispose();
     this.reference?.dispose();
     this.optimizer?.dispose();
     await this.sampler?.release();
   }
+}
+
+/** What a resume needs from a checkpoint, decoded and checked. */
+interface ResumedState {
+  step: number;
+  state: TrainerCheckpointState;
+  weights: Weights;
+  adam: Record<string, Float32Array>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Decodes a checkpoint whose parts match their manifest; throws (naming the part) when it still cannot be
+ * used: state.json lacks a field, an array index points outside weights.bin / adam.bin, a weight is not
+ * finite, the random-generator or control state does not restore. The resume then falls back to an older one.
+ */
+export function decodeCheckpoint(checkpoint: Omit<LoadedCheckpoint, 'skipped'>, config: TrainConfig): ResumedState {
+  const state = checkpoint.json['state.json'];
+  if (!isObject(state)) throw new Error('state.json is missing or not an object');
+  for (const field of ['step', 'epoch', 'cursor', 'adamStep', 'elapsedMs'] as const) {
+    const value = state[field];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new Error(`state.json: ${field} must be a whole number >= 0, got ${JSON.stringify(value)}`);
+  }
+  if (state.step !== checkpoint.step) throw new Error(`state.json: step ${String(state.step)} differs from the checkpoint's step ${checkpoint.step}`);
+  for (const field of ['weightsIndex', 'adamIndex', 'controls', 'batchRng', 'sampleRng'] as const) {
+    if (!isObject(state[field])) throw new Error(`state.json: ${field} is missing`);
+  }
+  for (const part of ['weights.bin', 'adam.bin']) if (!checkpoint.bytes[part]) throw new Error(`${part} is missing`);
+  const typed = state as unknown as TrainerCheckpointState;
+  const weights = unpackArrays(checkpoint.bytes['weights.bin'], typed.weightsIndex, 'weights.bin') as Weights;
+  if (Object.keys(weights).length === 0) throw new Error('weights.bin holds no weights');
+  if (!allFinite(weights)) throw new Error('weights.bin holds a non-finite weight');
+  const adam = unpackArrays(checkpoint.bytes['adam.bin'], typed.adamIndex, 'adam.bin');
+  new Rng(0).setState(typed.batchRng);
+  new Rng(0).setState(typed.sampleRng);
+  try {
+    new ControlState(config).restore(typed.controls);
+  } catch (error) {
+    throw new Error(`state.json: controls do not restore (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return { step: checkpoint.step, state: typed, weights, adam };
 }
 
 export interface TrainerCheckpointState {

@@ -88,6 +88,20 @@ describe('durian advantages', () => {
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
   });
 
+  it('--output to a path that cannot be written: one clean line, exit 2, no stack', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'durian-adv-out-'));
+    const line = JSON.stringify({ estimator: 'grpo', index: ['p0', 'p0'], scores: [0, 1] });
+    const blocker = path.join(dir, 'file');
+    writeFileSync(blocker, 'x'); // a file where a folder should be: fails even for root
+    for (const [target, why] of [[path.join(dir, 'missing', 'out.jsonl'), 'its folder does not exist'], [dir, 'it is a folder'], [path.join(blocker, 'out.jsonl'), 'ENOTDIR']] as const) {
+      const result = run(['advantages', '--output', target], line);
+      assert.equal(result.code, 2, result.stderr);
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line, got:\n${result.stderr}`);
+      assert.ok(lines[0].startsWith(`durian: --output: cannot write ${target}: `) && lines[0].includes(why), lines[0]);
+    }
+  });
+
   it('lists the estimators with their options and defaults', () => {
     const { code, stdout } = spawnSync(process.execPath, [cli, 'advantages', '--estimators'], { encoding: 'utf8' }) as unknown as { code: number; stdout: string };
     assert.equal(code ?? 0, 0);

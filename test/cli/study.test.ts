@@ -307,7 +307,7 @@ describe('durian study arguments', () => {
       [['--seeds', '0'], /--seeds: must be between 1 and 1000, got 0/],
       [['--seeds', '1,1'], /--seeds: lists 1 twice/],
       [['--steps', '2.5'], /--steps: must be a whole number, got "2.5"/],
-      [['--backend', 'gpu'], /--backend: must be one of "auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu", got "gpu"/],
+      [['--backend', 'gpu'], /--backend: must be one of "auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu", got "gpu"/],
       [['--sensitivity', 'maybe'], /--sensitivity: must be on or off/],
       [['--estimators', 'grpo,rloo'], /--sensitivity: needs durian among --estimators/],
       [['--sensitivity-g', '3', '--group-sizes', '2,4'], /--sensitivity-g: must be one of --group-sizes \(2, 4\)/],

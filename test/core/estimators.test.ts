@@ -177,7 +177,7 @@ describe('bad input is rejected with what and where', () => {
     ['missing entropy', () => computeAdvantages('durian', { index: ['a'], scores: [1], logprob: [-1] }), /visualEntropy: is required by this estimator/],
     ['entropy differs within a prompt', () => computeAdvantages('durian', { index: ['a', 'a'], scores: [1, 0], logprob: [-1, -1], visualEntropy: [1, 2] }), /visualEntropy\[1\]: is 2 but sequence 0 of the same prompt "a" has 1/],
     ['unknown option', () => computeAdvantages('grpo', { index: ['a'], scores: [1] }, { reasoningBins: 3 }), /options.reasoningBins: is not an option of estimator grpo \(or common: band\) \(known: eps\)/],
-    ['negative eps', () => computeAdvantages('grpo', { index: ['a'], scores: [1] }, { eps: -1 }), /options.eps: must be >= 0, got -1/],
+    ['negative eps', () => computeAdvantages('grpo', { index: ['a'], scores: [1] }, { eps: -1 }), /options.eps: must be >= 0 and <= 1, got -1/],
     ['bad weights', () => computeAdvantages('durian', batchOf([[1, 0]]), { weights: [0.1, 'x', 0.7] }), /options.weights\[1\]: \(a_perc\) must be a finite number, got "x"/],
     ['two weights', () => computeAdvantages('durian', batchOf([[1, 0]]), { weights: [0.1, 0.9] }), /options.weights: must be an array of 3 numbers \[a_ori, a_perc, a_reas\]/],
     ['fractional bins', () => computeAdvantages('durian', batchOf([[1, 0]]), { reasoningBins: 2.5 }), /options.reasoningBins: must be a whole number, got 2.5/],

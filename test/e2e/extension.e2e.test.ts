@@ -62,7 +62,7 @@ describe('the extension in a real VS Code', { skip: e2eSkip(), timeout: 300_000 
       const row = vscode.sideBarRow('2026-01-01-demo');
       await row.waitFor({ state: 'visible' });
       const description = await row.locator('.label-description').innerText();
-      assert.equal(description.trim(), 'completed · step 5/5');
+      assert.equal(description.trim(), 'completed · 5/5');
       await vscode.waitForQuickInputClosed();
       await vscode.screenshot('runs-view');
     });

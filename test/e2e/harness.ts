@@ -91,9 +91,9 @@ export class VsCodeSession extends Workbench {
     return path.join(runs, names[names.length - 1]);
   }
 
-  /** The training step the status bar shows (fails if it shows a crash). */
+  /** The training step the status bar shows, running or paused (fails if it shows a crash). */
   async statusStep(timeoutMs = 120_000): Promise<number> {
-    const text = await this.statusBarText(/Durian (step \d+\/\d+|crashed)/, timeoutMs);
+    const text = await this.statusBarText(/Durian (paused · )?step \d+\/\d+|Durian crashed/, timeoutMs);
     assert.ok(!/crashed/.test(text), `the trainer crashed: ${text}`);
     return stepOf(text);
   }

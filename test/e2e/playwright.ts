@@ -32,6 +32,7 @@ export interface Locator {
   getByText(text: TextMatcher, options?: { exact?: boolean }): Locator;
   getByRole(role: string, options?: { name?: TextMatcher; exact?: boolean }): Locator;
   screenshot(options?: Timeout & { path?: string }): Promise<Buffer>;
+  evaluate<R, A = undefined>(fn: (element: Element, arg: A) => R, arg?: A): Promise<R>;
 }
 
 export interface FrameLocator {

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readLatestCheckpoint } from '../../src/trainer/run/checkpoints.js';
 import { isProcessAlive } from '../../src/trainer/run/status.js';
+import { runDisplayName } from '../../src/extension/runReports.js';
 import { e2eSkip, sleep, smallSession, startVsCode, type VsCodeSession } from './harness.js';
 import { waitUntilGone } from '../support/processes.js';
 
@@ -89,7 +90,7 @@ describe('the extension host goes away while training', { skip: e2eSkip(), timeo
   const resumeFromRunsView = async (dir: string, fromStep: number) => {
     await showRunsView();
     await vscode.runCommand('Durian: Refresh Runs');
-    const row = vscode.sideBarRow(path.basename(dir)).filter({ hasText: new RegExp(`stopped · step ${fromStep}/`) }).first();
+    const row = vscode.sideBarRow(runDisplayName(path.basename(dir))).filter({ hasText: new RegExp(`stopped · ${fromStep}/`) }).first();
     await row.waitFor({ state: 'visible', timeout: 60_000 });
     await row.hover();
     await row.locator('.action-label[aria-label^="Resume Run"]').first().click();

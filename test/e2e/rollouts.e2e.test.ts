@@ -2,9 +2,13 @@
  * The Rollout Groups panel in a real VS Code (code-server + Chromium), during a real training run: open
  * it from the palette and see groups with their images; change a Durian weight (preview, apply) and see
  * the trainer acknowledge it at a step N, from which the written advantages follow the new weights; undo
- * it; reweight a group to 0 and see its advantages become 0 from that step; relabel a rollout and see its
- * reward change in a later step's data; and see questions and responses shown as text, never as HTML.
- * Screenshots of every stage in test-results/e2e/rollouts/.
+ * it; reweight a group to 0 and see its advantages become 0 from that step; exclude a prompt; override a
+ * rollout's reward (relabel: the box holds the current reward, the rollout then shows `old -> new from step
+ * N`) and see the reward change in a later step's data; every intervention named in the user's words; and
+ * questions and responses shown as text, never as HTML. Then the Dashboard and the panel in the dark and
+ * the light default themes. A second session, at the default pace with the default pool of prompts (every
+ * step new images), checks that the thumbnails load while the panel follows the run live.
+ * Screenshots of every stage in test-results/e2e/rollouts/ and test-results/e2e/rollouts-live-thumbnails/.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -62,6 +66,10 @@ async function poll<T>(what: string, timeoutMs: number, probe: () => T | undefin
   }
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function close(actual: number, expected: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected)), `${what}: expected ${expected}, got ${actual}`);
 }
@@ -99,8 +107,15 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
     const follow = frame().locator('.follow-live') as Evaluable;
     if (await follow.evaluate((box) => (box as HTMLInputElement).checked)) await follow.click();
   };
+  // A row opens its details when clicked (narrow lists hide the row's Details button).
   const search = async (text: string) => {
     await frame().locator('.toolbar .search').fill(text);
+  };
+  /** The interventions section says no protocol name or control id. */
+  const interventionsInPlainWords = async () => {
+    const text = await frame().locator('.interventions').innerText();
+    assert.doesNotMatch(text, /setGroupWeight|excludePrompt|setConfig|control\/|rg-[a-z]+-[a-z0-9]+-\d/, text);
+    return text;
   };
 
   before(async () => {
@@ -178,7 +193,7 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
 
       // Undo: the trainer acknowledges it and the old weights hold again.
       await frame().locator('.intervention').filter({ hasText: /a_ori, a_perc, a_reas\) = \(0\.6/ }).locator('.undo').click();
-      const undoneAt = await appliedStep(/^undo|Undo /);
+      const undoneAt = await appliedStep(/undo: set \(a_ori, a_perc, a_reas\) = \(0\.6/);
       await frame().locator('.intervention.undone').first().waitFor({ timeout: 10_000 });
       const afterUndo = await poll(`rollouts of step ${undoneAt}`, 60_000, () => (readGroups(dir, undoneAt).length === 8 ? readGroups(dir, undoneAt) : undefined));
       check(afterUndo, [0.1, 0.2, 0.7], undoneAt);
@@ -193,7 +208,7 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
       assert.ok(promptId);
       await row.locator('.weight-input').fill('0');
       await row.locator('.set-weight').click();
-      const m = await appliedStep(new RegExp(`Weight of ${promptId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} = 0`));
+      const m = await appliedStep(new RegExp(`weight of ${escapeRegExp(promptId)} = 0`));
       const dir = runDir();
       const seenAt = await poll(`${promptId} drawn at a step >= ${m}`, 240_000, () =>
         stepsOnDisk(dir)
@@ -211,6 +226,18 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
       const cells = await shown.locator('.row-advantage td').allInnerTexts();
       assert.deepEqual(cells, cells.map(() => '0'));
       await vscode.screenshot('reweighted-to-0');
+    }));
+
+  it('excludes a prompt (ground truth wrong) and names it so', () =>
+    vscode.step('exclude', async () => {
+      await search('');
+      const row = frame().locator('.group-row:not(.excluded)').first();
+      const promptId = (await row.getAttribute('data-prompt-id')) as string;
+      await row.locator('.exclude').click();
+      await appliedStep(new RegExp(`exclude prompt ${escapeRegExp(promptId)} \\(ground truth wrong\\)`));
+      const text = await interventionsInPlainWords();
+      assert.match(text, /undo: set \(a_ori, a_perc, a_reas\)/, 'the undo says what it undid');
+      await vscode.screenshot('excluded');
     }));
 
   it("relabels a rollout: the same response to that prompt earns the new reward in a later step's data", () =>
@@ -233,12 +260,18 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
       const newReward = target.accuracy >= 0.5 ? 0 : 1;
       await goToStep(target.step);
       await search(target.promptId);
-      await frame().locator(`.group-row[data-prompt-id="${target.promptId}"]`).locator('.details').click();
+      await frame().locator(`.group-row[data-prompt-id="${target.promptId}"]`).locator('.question').click();
       const response = frame().locator(`.group-detail .response[data-rollout="${target.rollout}"]`);
       await response.waitFor({ timeout: 20_000 });
+      assert.equal(Number(await response.locator('.relabel-input').inputValue()), target.reward, 'the box holds the current reward');
       await response.locator('.relabel-input').fill(String(newReward));
       await response.locator('.relabel-button').click();
-      const k = await appliedStep(new RegExp(`Relabel rollout #${target.rollout} of `));
+      const k = await appliedStep(new RegExp(`reward override: response #${target.rollout} to ${escapeRegExp(target.promptId)} \\(seen at step ${target.step}\\) earns ${newReward}`));
+      const reward = (value: number) => (Number.isInteger(value) ? value.toFixed(1) : String(Number(value.toPrecision(4))));
+      const shownAs = `reward ${reward(target.reward)} -> ${reward(newReward)} from step ${k}`;
+      await response.locator('.response-meta').filter({ hasText: shownAs }).waitFor({ timeout: 20_000 });
+      assert.equal(Number(await response.locator('.relabel-input').inputValue()), newReward, 'the box now holds the overriding reward');
+      await interventionsInPlainWords();
       await vscode.screenshot('relabel-applied');
       const laterStep = await poll(`${target.promptId} answering the same again at a step >= ${k}`, 300_000, () =>
         stepsOnDisk(dir)
@@ -251,8 +284,8 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
         assert.equal(rollout.relabeled, true);
       }
       await goToStep(laterStep);
-      await frame().locator(`.group-row[data-prompt-id="${target.promptId}"]`).locator('.details').click();
-      await frame().locator('.group-detail .response-meta').filter({ hasText: '(relabelled)' }).first().waitFor({ timeout: 20_000 });
+      await frame().locator(`.group-row[data-prompt-id="${target.promptId}"]`).locator('.question').click();
+      await frame().locator('.group-detail .response-meta').filter({ hasText: '(reward override)' }).first().waitFor({ timeout: 20_000 });
       await frame().locator('.group-detail .history-chart').waitFor({ timeout: 30_000 });
       await vscode.screenshot('relabelled-detail-with-history');
     }));
@@ -277,7 +310,7 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
       const row = frame().locator('.group-row[data-prompt-id="xss-probe"]');
       await row.waitFor({ timeout: 30_000 });
       assert.equal(await row.locator('.question').innerText(), probe.question);
-      await row.locator('.details').click();
+      await row.locator('.question').click();
       const text = frame().locator('.group-detail .response[data-rollout="0"] .response-text');
       await text.waitFor({ timeout: 20_000 });
       assert.equal(await text.innerText(), hostile);
@@ -285,5 +318,99 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
       assert.equal(await frame().locator('.group-detail script, .group-list script').count(), 0);
       assert.equal(await (frame().locator('body') as Evaluable).evaluate((body) => (body as HTMLElement).dataset.pwned ?? 'clean'), 'clean');
       await vscode.screenshot('escaped-text');
+    }));
+
+  it('reads in the light and the dark default themes (screenshots of both panels)', () =>
+    vscode.step('themes', async () => {
+      // code-server starts in Light Modern; then the same views in Dark Modern.
+      for (const [theme, kind] of [['Light Modern', 'light'], ['Dark Modern', 'dark']] as const) {
+        // Click the rows (Enter could take "Browse Color Themes in Marketplace", ranked first offline).
+        await vscode.page.keyboard.press('F1');
+        await vscode.quickInput().fill('>Preferences: Color Theme');
+        await vscode.quickPickRow('Preferences: Color Theme').first().click();
+        await vscode.quickPickRow(/Light Modern|Dark Modern/).first().waitFor({ state: 'visible', timeout: 20_000 });
+        await vscode.quickInput().fill(theme);
+        const row = vscode.quickPickRow(new RegExp(`^\\s*(Default )?${theme}\\s*$`)).first();
+        await row.waitFor({ state: 'visible', timeout: 20_000 });
+        await row.click();
+        await vscode.waitForQuickInputClosed();
+        await vscode.page.locator(kind === 'light' ? '.monaco-workbench.vs' : '.monaco-workbench.vs-dark').waitFor({ timeout: 20_000 });
+        await vscode.runCommand('Durian: Open Rollout Groups');
+        await search('');
+        await frame().locator(`body.vscode-${kind}`).waitFor({ timeout: 20_000 });
+        await frame().locator('.group-row .question').first().click();
+        await frame().locator('.group-detail .advantage-chart').waitFor({ timeout: 20_000 });
+        await vscode.screenshot(`theme-${kind}-rollouts`);
+        await vscode.runCommand('Durian: Open Dashboard');
+        await frame().locator(`body.vscode-${kind}`).waitFor({ timeout: 20_000 });
+        await frame().locator('.chart-card').first().waitFor({ timeout: 30_000 });
+        await vscode.screenshot(`theme-${kind}-dashboard`);
+        // The last charts (extreme advantages, validation accuracy per level: eight colours).
+        await (frame().locator('.chart-card:not([hidden])').last() as Evaluable).evaluate((card) => card.scrollIntoView());
+        await vscode.screenshot(`theme-${kind}-dashboard-last-charts`);
+      }
+    }));
+});
+
+// The default pace with the default pool of prompts: every step brings new images, ~20 steps a second.
+const livePace = {
+  'durian.training.steps': 1_000_000,
+  // The base policy's warm-up (600 steps by default) comes before the first rollouts.
+  'durian.training.warmupSteps': 5,
+  'durian.training.validationEvery': 1000,
+  'durian.training.checkpointEvery': 1000,
+  // The default 12 reasoning bins need 24 prompts a step (the first-session issue); not what this test is about.
+  'durian.durian.reasoningBins': 4,
+};
+
+describe('Rollout Groups thumbnails while following a live run at the default pace', { skip: e2eSkip(), timeout: 600_000 }, () => {
+  let vscode: VsCodeSession;
+
+  before(async () => {
+    vscode = await startVsCode({ name: 'rollouts-live-thumbnails', workspaceFiles: { 'README.md': '# thumbnails e2e\n' }, settings: livePace, viewport: { width: 1600, height: 1000 } });
+  });
+
+  after(async () => {
+    await vscode?.stop();
+  });
+
+  it('shows every thumbnail of the step in view loaded, while following live', () =>
+    vscode.step('live-thumbnails', async () => {
+      await vscode.runCommand('Durian: Start Training');
+      await vscode.quickPickRow('Built-in default').first().waitFor({ state: 'visible' });
+      await vscode.page.keyboard.press('Enter');
+      await vscode.quickPickRow('durian').first().waitFor({ state: 'visible' });
+      await vscode.page.keyboard.press('Enter');
+      const status = await vscode.statusBarText(/Durian (step \d+\/\d+|crashed)/, 240_000);
+      assert.ok(!/crashed/.test(status), status);
+      await vscode.runCommand('Durian: Open Rollout Groups');
+      const frame = vscode.webviewFrame();
+      await frame.locator('.group-row').first().waitFor({ state: 'visible', timeout: 60_000 });
+      const body = frame.locator('body') as Evaluable;
+      const samples: string[] = [];
+      let loadedAt: number | undefined;
+      const deadline = Date.now() + 60_000;
+      while (loadedAt === undefined && Date.now() < deadline) {
+        const sample = await body.evaluate(() => {
+          const thumbs = [...document.querySelectorAll<HTMLImageElement>('.group-row img.thumb')].filter((img) => img.getBoundingClientRect().top < window.innerHeight);
+          return {
+            facts: document.querySelector('.step-facts')?.textContent ?? '',
+            following: document.querySelector<HTMLInputElement>('.follow-live')?.checked ?? false,
+            shown: thumbs.length,
+            loaded: thumbs.filter((img) => img.complete && img.naturalWidth > 0).length,
+          };
+        });
+        samples.push(`${/step \d+/.exec(sample.facts)?.[0]} ${sample.loaded}/${sample.shown}`);
+        const step = /^step (\d+) \(live\)/.exec(sample.facts)?.[1];
+        if (sample.following && step !== undefined && sample.shown > 0 && sample.loaded === sample.shown) loadedAt = Number(step);
+        else await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await vscode.screenshot('thumbnails-loaded-while-following');
+      assert.ok(loadedAt !== undefined, `every thumbnail in view loaded at some moment while following live; samples: ${samples.join(' | ')}`);
+      // Still following: a later step is shown within a few seconds.
+      const later = async () => Number(/^step (\d+) \(live\)/.exec(await frame.locator('.step-facts').innerText())?.[1]);
+      const deadlineNext = Date.now() + 15_000;
+      while ((await later()) <= (loadedAt as number) && Date.now() < deadlineNext) await new Promise((resolve) => setTimeout(resolve, 250));
+      assert.ok((await later()) > (loadedAt as number), 'the view follows the run');
     }));
 });

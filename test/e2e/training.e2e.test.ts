@@ -53,7 +53,7 @@ describe('training in a real VS Code', { skip: e2eSkip(), timeout: 600_000 }, ()
   it('pauses (the step stops advancing) and resumes', () =>
     vscode.step('pause-resume', async () => {
       await vscode.runCommand('Durian: Pause Training');
-      await vscode.statusBarText(/Durian step \d+\/\d+.*/, 30_000);
+      await vscode.statusBarText(/Durian paused · step \d+\/\d+/, 30_000);
       await vscode.webviewFrame().locator('.state-badge').filter({ hasText: /Paused/i }).first().waitFor({ timeout: 60_000 });
       const paused = await statusStep();
       await vscode.page.waitForTimeout(4000);

@@ -66,10 +66,10 @@ export class Workbench {
   }
 
   /** The row of an open quick input whose label is `label` (a string matches the whole label exactly). */
-  quickPickRow(label: TextMatcher): Locator {
+  quickPickRow(label: TextMatcher, rows = quickInputRows): Locator {
     const pattern = typeof label === 'string' ? new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) : label;
     // The label alone: a row's text also holds its keybinding and hints ("recently used").
-    return this.page.locator(quickInputRows).filter({ has: this.page.locator('.label-name', { hasText: pattern }) });
+    return this.page.locator(rows).filter({ has: this.page.locator('.label-name', { hasText: pattern }) });
   }
 
   /**
@@ -83,17 +83,22 @@ export class Workbench {
       const row = this.quickPickRow(title).first();
       try {
         await row.waitFor({ state: 'visible', timeout: 3000 });
-        await input.press('Enter');
-        return;
       } catch (error) {
         if (Date.now() > deadline) {
           const listed = await this.page.locator(quickInputRows).allInnerTexts().catch(() => []);
           await this.escape();
           throw new Error(`command "${title}" did not appear in the palette within ${Math.round(timeoutMs / 1000)} s; listed: ${JSON.stringify(listed)} (${String(error)})`);
         }
+        await this.escape();
+        await sleep(1000);
+        continue;
       }
-      await this.escape();
-      await sleep(1000);
+      // Enter runs the focused row, which may briefly be another one (a recently used command listed
+      // first) while the list filters: press it once the command's own row has the focus, else click it.
+      const focused = this.quickPickRow(title, `${quickInputRows}.focused`).first();
+      if (await focused.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) await input.press('Enter');
+      else await row.click({ timeout: 5000 });
+      return;
     }
   }
 

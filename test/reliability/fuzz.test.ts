@@ -108,7 +108,10 @@ describe('hostile input and a full disk', { timeout: 600_000 }, () => {
     }
     try {
       const runDir = path.join(mountPoint, 'full');
-      const run = await runTrainer(['--config', config, '--steps', '200', '--out', runDir]);
+      // Every step's rollout groups on disk (rolloutsEvery 1), so that 200 steps fill the 4 MB.
+      const everyStep = path.join(work, 'config-every-step.json');
+      writeFileSync(everyStep, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), rolloutsEvery: 1 }));
+      const run = await runTrainer(['--config', everyStep, '--steps', '200', '--out', runDir]);
       assert.equal(run.code, 1, 'the trainer stops with exit code 1');
       const fatal = run.events.find((e) => e.type === 'trainer/error' && e.fatal);
       assert.ok(fatal, 'a fatal error event');

@@ -4,14 +4,13 @@
  * rejection of bad controls, and a resumed run that continues bit for bit from its checkpoint.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { type TrainerEvent, parseEvent } from '../../src/protocol/index.js';
+import type { TrainerEvent } from '../../src/protocol/index.js';
+import { type TrainerSession, startTrainer as startTrainerProcess } from '../reliability/runProcesses.js';
 
-const trainerBundle = path.resolve(__dirname, '../../dist/trainer.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'durian-process-'));
 const cacheDir = path.join(work, 'cache');
 // Small but real: the built-in tasks, the frozen encoder, a short warm-up, B = 8 prompts x G = 4.
@@ -19,58 +18,9 @@ const config = { batchSize: 8, groupSize: 4, trainSize: 64, validationSize: 32, 
 const configFile = path.join(work, 'config.json');
 writeFileSync(configFile, JSON.stringify(config));
 
-interface Session {
-  child: ChildProcessWithoutNullStreams;
-  events: TrainerEvent[];
-  exit: Promise<number>;
-  waitFor(predicate: (event: TrainerEvent) => boolean, what: string): Promise<TrainerEvent>;
-  send(control: unknown): void;
-}
-
-function startTrainer(args: string[]): Session {
-  const child = spawn(process.execPath, [trainerBundle, ...args], { env: { ...process.env, DURIAN_CACHE_DIR: cacheDir } });
-  const events: TrainerEvent[] = [];
-  const waiters: { predicate: (event: TrainerEvent) => boolean; resolve: (event: TrainerEvent) => void }[] = [];
-  let buffer = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      const parsed = parseEvent(JSON.parse(line));
-      assert.ok(parsed.ok, `every event the trainer writes is valid: ${parsed.ok ? '' : parsed.error}`);
-      events.push(parsed.value);
-      for (const waiter of [...waiters]) {
-        if (waiter.predicate(parsed.value)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(parsed.value);
-        }
-      }
-    }
-  });
-  const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-  return {
-    child,
-    events,
-    exit: exit.then((code) => {
-      if (code !== 0) console.error(stderr.slice(-4000));
-      return code;
-    }),
-    waitFor(predicate, what) {
-      const seen = events.find(predicate);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ predicate, resolve });
-        void exit.then(() => reject(new Error(`trainer exited before ${what}; stderr: ${stderr.slice(-2000)}`)));
-      });
-    },
-    send(control) {
-      child.stdin.write(`${JSON.stringify(control)}\n`);
-    },
-  };
+/** The trainer over stdio (the helper the reliability tests share), with this file's cache. */
+function startTrainer(args: string[]): TrainerSession {
+  return startTrainerProcess(args, { ...process.env, DURIAN_CACHE_DIR: cacheDir });
 }
 
 const ofType = <T extends TrainerEvent['type']>(events: TrainerEvent[], type: T) => events.filter((e) => e.type === type) as Extract<TrainerEvent, { type: T }>[];
@@ -112,9 +62,16 @@ describe('trainer process', { timeout: 300_000 }, () => {
     const gap = (step: number) => Math.max(...groupsAt(step).flatMap((g) => g.rollouts.map((r) => Math.abs(r.advantage - r.advantageGrpo))));
     assert.ok(gap(applied.step - 1) > 1e-6, 'before the control durian differs from grpo');
     for (let step = applied.step; step <= 6; step++) assert.ok(gap(step) < 1e-12, `from step ${applied.step} on durian(1,0,0) = grpo`);
-    const group = groupsAt(1)[0];
+    const group = groupsAt(6)[0];
     assert.equal(group.rollouts.length, 4);
     assert.ok(existsSync(path.join(runDir, group.image)), 'the group image is a file in the run directory');
+    // On disk: the groups of the steps intervened on (seen when the control was sent, and from when it held)
+    // and of the last step (rolloutsEvery 10 keeps no other of 6 steps), and exactly the images they show.
+    const keptSteps = [...new Set([applied.step - 1, applied.step, 6])].sort((a, b) => a - b);
+    const onDisk = readdirSync(path.join(runDir, 'rollouts')).sort();
+    assert.deepEqual(onDisk, keptSteps.map((step) => `step-${String(step).padStart(6, '0')}.jsonl`));
+    const shown = new Set(onDisk.flatMap((file) => readJsonl(path.join(runDir, 'rollouts', file)).map((g) => g.image as string)));
+    assert.deepEqual(readdirSync(path.join(runDir, 'images')).map((name) => `images/${name}`).sort(), [...shown].sort());
 
     assert.deepEqual(ofType(events, 'trainer/validation').map((v) => v.step), [0, 3, 6]);
     assert.deepEqual(ofType(events, 'trainer/checkpoint').map((c) => c.step), [2, 4, 6]);

@@ -9,12 +9,14 @@ import { EVENT, PROTOCOL_VERSION, type TrainerEvent } from '../../src/protocol/i
 import {
   DASHBOARD,
   type DashboardHistoryMessage,
+  EXTREME_ADVANTAGE,
   type HostToWebviewMessage,
   type MetricsLine,
   parseHostToWebview,
 } from '../../src/protocol/webview.js';
 import { ChartDataBuilder, buildChartData, mergeSteps } from '../../webview/dashboard/chartData.js';
-import { CHART_SPECS, type ChartSpec } from '../../webview/dashboard/chartSpecs.js';
+import { CHART_SPECS, type ChartSpec, THEME_COLOR_NAMES } from '../../webview/dashboard/chartSpecs.js';
+import { MIN_CONTRAST, contrastRatio, parseColor, parseRgba, readableOn } from '../../webview/dashboard/contrast.js';
 import { formatDuration, formatValue } from '../../webview/dashboard/format.js';
 import { SeriesTable } from '../../webview/dashboard/series.js';
 import { DEFAULT_VIEW_STATE, restoreViewState } from '../../webview/dashboard/settings.js';
@@ -309,6 +311,30 @@ describe('ETA', () => {
     assert.equal(msPerStep(new Float64Array([0]), new Float64Array([0])), undefined);
   });
 
+  it('leaves out the time the run spent paused (events and state messages, timed by the webview clock)', () => {
+    const model = createModel();
+    let clock = 1_000_000;
+    const at = (message: HostToWebviewMessage, advanceMs = 0) => {
+      clock += advanceMs;
+      applyMessage(model, message, clock);
+    };
+    at(running);
+    for (let n = 1; n <= 10; n++) at(step(n, { x: 1 }, n * 1000), 1000);
+    // Paused for 10 minutes after step 10: the trainer's clock keeps counting, so step 11 says 611 s.
+    at({ type: DASHBOARD.event, event: { type: EVENT.paused, step: 10 } });
+    at({ ...running, state: 'paused' }, 5);
+    assert.equal(estimateEtaMs(model), 90 * 1000, 'while paused: the pace of the steps before');
+    at({ type: DASHBOARD.event, event: { type: EVENT.resumed, step: 10 } }, 600_000 - 5);
+    at(running, 3);
+    for (let n = 11; n <= 20; n++) at(step(n, { x: 1 }, n * 1000 + 600_000), 1000);
+    assert.deepEqual(model.pauses.intervals, [{ afterStep: 10, ms: 600_000 }], 'one pause, timed once');
+    assert.equal(estimateEtaMs(model), 80 * 1000, 'one second a step, as before the pause');
+    assert.ok((msPerStep(model.train.steps, model.train.column(ELAPSED_COLUMN)) ?? 0) > 10_000, 'without the pause log the pace is ten times off');
+    // Reopened on the same run (a new history): the pauses it saw are kept.
+    at(history(Array.from({ length: 20 }, (_, i) => ({ step: i + 1, elapsedMs: (i + 1) * 1000 + (i >= 10 ? 600_000 : 0) }))));
+    assert.equal(estimateEtaMs(model), 80 * 1000);
+  });
+
   it('is unknown when the run is not going, and zero at the end', () => {
     const model = reduce([running, step(1, {}), step(2, {})]);
     applyMessage(model, { ...running, state: 'stopped' });
@@ -385,6 +411,43 @@ describe('chart data', () => {
     const model = reduce([running, validation(1, 0.5, { level10: 0.1, level2: 0.2 })]);
     const data = buildChartData(model, spec('validation-per-level'), { smoothing: 0.6, showRaw: true });
     assert.deepEqual(data?.series.map((s) => s.label), ['level2', 'level10']);
+  });
+
+  it('gives eight validation levels eight different theme colours, and a ninth a dash', () => {
+    const levels = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`level${i + 1}`, i / 10]));
+    const data = buildChartData(reduce([running, validation(1, 0.5, levels)]), spec('validation-per-level'), { smoothing: 0, showRaw: false });
+    const series = data?.series ?? [];
+    assert.equal(series.length, 9);
+    assert.equal(new Set(series.slice(0, 8).map((s) => s.color)).size, 8, series.map((s) => s.color).join(' '));
+    assert.ok(series.slice(0, 8).every((s) => s.dash === undefined));
+    assert.equal(series[8].color, series[0].color);
+    assert.ok(series[8].dash, 'the ninth repeats a colour, dashed');
+    for (const s of series) assert.ok((THEME_COLOR_NAMES as readonly string[]).includes(s.color), `${s.color} is a theme colour`);
+  });
+
+  it('titles the extreme-advantage chart with the threshold the Rollout Groups filter uses', () => {
+    assert.equal(spec('extreme-advantages').title, `Extreme advantages |A| > ${EXTREME_ADVANTAGE}`);
+  });
+});
+
+describe('chart colours on the theme background', () => {
+  it('keeps a colour that reads, and darkens a pale one (Light Modern orange on white) until it does', () => {
+    assert.equal(readableOn('#1a85ff', '#f8f8f8', '#3b3b3b'), '#1a85ff', 'blue reads on light grey');
+    assert.equal(readableOn('#d18616', '#1f1f1f', '#cccccc'), '#d18616', 'orange reads on dark');
+    const pale = '#f9c48e';
+    assert.ok(contrastRatio(parseColor(pale)!, parseColor('#ffffff')!) < MIN_CONTRAST, 'the pale orange does not read on white');
+    const fixed = readableOn(pale, '#ffffff', '#3b3b3b');
+    assert.notEqual(fixed, pale);
+    assert.ok(contrastRatio(parseColor(fixed)!, parseColor('#ffffff')!) >= MIN_CONTRAST, `${fixed} reads`);
+    assert.ok(contrastRatio(parseColor(fixed)!, parseColor('#3b3b3b')!) > 1.2, 'still a colour, not the text colour');
+    assert.equal(readableOn('var(--x)', '#ffffff', '#000000'), 'var(--x)', 'what it cannot read is left alone');
+    // Light Modern's charts-orange is a third opaque: shown over the card it is pale; made opaque it reads.
+    assert.equal(readableOn('#ea5c0055', '#f8f8f8', '#3b3b3b'), '#ea5c00');
+    assert.equal(readableOn('#ea5c0055', '#1f1f1f', '#cccccc'), '#ea5c00', 'made opaque on dark too');
+    assert.equal(readableOn('#d18616cc', '#1f1f1f', '#cccccc'), '#d18616cc', 'a translucent colour that reads is left as it is');
+    assert.deepEqual(parseRgba('rgb(1 2 3 / 50%)'), { rgb: [1, 2, 3], alpha: 0.5 });
+    assert.deepEqual(parseColor('rgba(10, 20, 30, 0.5)'), [10, 20, 30]);
+    assert.deepEqual(parseColor('#abc'), [170, 187, 204]);
   });
 });
 

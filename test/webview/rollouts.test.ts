@@ -11,17 +11,22 @@ import { describe, it } from 'node:test';
 import { computeAdvantages } from '../../src/core/index.js';
 import {
   CONTROL,
+  CONTROL_KIND_LABELS,
   EVENT,
+  EXTREME_ADVANTAGE,
   type InterventionLine,
   type LiveConfig,
   ROLLOUTS,
+  ROLLOUTS_CONTROL_KINDS,
   type RolloutGroup,
   type RolloutsHostToWebviewMessage,
   fixedOptionsOfRunConfig,
   liveConfigOfRunConfig,
   parseRolloutsHostToWebview,
+  describeControl,
   parseRolloutsWebviewToHost,
 } from '../../src/protocol/index.js';
+import { describeOverride } from '../../webview/rollouts/list.js';
 import {
   DEFAULT_FILTERS,
   applyMessage,
@@ -37,6 +42,8 @@ import {
   newControlId,
   reduce,
   restoreSavedState,
+  rewardOverridesAt,
+  rolloutKey,
   savedState,
   sendControl,
   setFollowLive,
@@ -257,6 +264,18 @@ describe('rollouts reducer and navigation', () => {
     assert.deepEqual(model.steps, []);
   });
 
+  it('drops a step seen live whose groups were not kept on disk, but never the live step itself', () => {
+    const groups = stepGroups();
+    const model = reduce([runMessage({ steps: [10] })]);
+    for (const step of [11, 12, 13]) applyMessage(model, { type: ROLLOUTS.live, step, estimator: 'durian', groups });
+    assert.deepEqual(model.steps, [10, 11, 12, 13]);
+    model.wantedStep = 12;
+    applyMessage(model, { type: ROLLOUTS.step, step: 12, groups: [], skipped: 0, missing: true });
+    assert.deepEqual(model.steps, [10, 11, 13]);
+    applyMessage(model, { type: ROLLOUTS.step, step: 13, groups: [], skipped: 0, missing: true });
+    assert.deepEqual(model.steps, [10, 11, 13], 'the live step stays: its groups are in memory');
+  });
+
   it('keeps the view settings and pending controls across a reload, dropping junk', () => {
     const model = createModel();
     model.filters = { ...DEFAULT_FILTERS, search: 'circle', sort: 'absAdvantage', descending: true };
@@ -295,7 +314,6 @@ describe('rollout groups: extremes, filters, sort, search', () => {
     assert.deepEqual(ids(visibleGroups(groups, { ...DEFAULT_FILTERS, accuracy: 'all-wrong' })), ['p-e']);
     assert.deepEqual(ids(visibleGroups(groups, { ...DEFAULT_FILTERS, accuracy: 'all-right' })), ['p-c']);
     assert.deepEqual(ids(visibleGroups(groups, { ...DEFAULT_FILTERS, accuracy: 'mixed' })), ['p-a', 'p-b', 'p-d', 'p-f']);
-    assert.deepEqual(ids(visibleGroups(groups, { ...DEFAULT_FILTERS, extremesOnly: true })), ['p-a', 'p-b', 'p-c', 'p-e']);
     assert.deepEqual(ids(visibleGroups(groups, { ...DEFAULT_FILTERS, sort: 'visualEntropy' })), ['p-a', 'p-e', 'p-d', 'p-b', 'p-c', 'p-f']);
     assert.deepEqual(ids(visibleGroups(groups, { ...DEFAULT_FILTERS, sort: 'confidence', descending: true })), ['p-c', 'p-a', 'p-f', 'p-b', 'p-d', 'p-e']);
     const byAdvantage = ids(visibleGroups(groups, { ...DEFAULT_FILTERS, sort: 'absAdvantage', descending: true }));
@@ -304,6 +322,22 @@ describe('rollout groups: extremes, filters, sort, search', () => {
     assert.deepEqual(ids(visibleGroups(groups, { ...DEFAULT_FILTERS, search: 'square' })), ['p-a', 'p-b', 'p-d', 'p-e', 'p-f'], 'searches responses');
     const reweighted = groups.map((g) => (g.promptId === 'p-b' ? { ...g, weight: 2 } : g));
     assert.deepEqual(ids(visibleGroups(reweighted, { ...DEFAULT_FILTERS, intervenedOnly: true }, new Map([['p-e', new Set(['relabel'])]]))), ['p-b', 'p-e']);
+  });
+
+  it('"Extremes only" keeps the groups with a rollout |A| > EXTREME_ADVANTAGE, the Dashboard\'s threshold', () => {
+    assert.equal(EXTREME_ADVANTAGE, 2);
+    const withAdvantages = (id: string, accuracies: number[], advantages: number[]) => {
+      const g = group(id, accuracies);
+      g.rollouts.forEach((r, i) => (r.advantage = advantages[i]));
+      return g;
+    };
+    const groups = [
+      withAdvantages('lone-but-mild', [1, 1, 1, 0], [0.5, 0.5, 0.5, -1.5]),
+      withAdvantages('mixed-but-extreme', [1, 0, 1, 0], [2.5, -0.1, 0.1, -0.2]),
+      withAdvantages('exactly-two', [1, 0, 1, 0], [2, -2, 0, 0]),
+      withAdvantages('negative-extreme', [1, 0, 0, 1], [0, -2.01, 0, 0]),
+    ];
+    assert.deepEqual(visibleGroups(groups, { ...DEFAULT_FILTERS, extremesOnly: true }).map((i) => groups[i].promptId), ['mixed-but-extreme', 'negative-extreme']);
   });
 
   it('filters 512 prompts x 8 rollouts quickly', () => {
@@ -388,7 +422,8 @@ describe('interventions', () => {
     let rows = interventionRows(model);
     assert.equal(rows.length, 1);
     assert.equal(rows[0].canUndo, true);
-    assert.match(rows[0].description, /Weight of p-a = 0 \(excluded\)/);
+    assert.equal(rows[0].description, 'weight of p-a = 0 (left out of the update)');
+    assert.equal(rows[0].kind, 'weight');
     const undo = { type: CONTROL.undo, controlId: 'u-1', targetControlId: weight.controlId } as const;
     sendControl(model, undo);
     assert.equal(interventionRows(model).find((row) => row.controlId === weight.controlId)?.canUndo, false, 'no second undo while one is pending');
@@ -408,6 +443,52 @@ describe('interventions', () => {
     const failed = interventionRows(model).filter((row) => row.status === 'failed');
     assert.deepEqual(failed.map((row) => row.statusText), ['rejected by the trainer: relabel: no rollout 0', 'not sent: no training run is active']);
     assert.equal(model.notices.length, 0, 'a control error belongs to its row, not the notices');
+  });
+});
+
+describe('interventions in the user\'s words', () => {
+  it('names every control without the protocol\'s names or control ids; an undo says what it undoes', () => {
+    const weight = { type: CONTROL.setGroupWeight, controlId: 'rg-weight-mx59f49q-2', promptId: 'train-006866', weight: 2 } as const;
+    const exclude = { type: CONTROL.excludePrompt, controlId: 'rg-exclude-mx59f49q-3', promptId: 'train-000012' } as const;
+    const relabel = { type: CONTROL.relabel, controlId: 'rg-relabel-mx59f49q-4', step: 7, promptId: 'train-000001', rollout: 3, reward: 0 } as const;
+    const config = { type: CONTROL.setConfig, controlId: 'rg-config-mx59f49q-5', changes: { durianWeights: [0.6, 0.2, 0.2] as [number, number, number], klBeta: 0.02 } } as const;
+    const undo = { type: CONTROL.undo, controlId: 'rg-undo-mx59f49q-6', targetControlId: weight.controlId } as const;
+    const model = reduce([runMessage({ interventions: [applied(3, weight), applied(4, exclude), applied(5, relabel), applied(6, config)] })]);
+    sendControl(model, undo);
+    const rows = interventionRows(model);
+    assert.deepEqual(
+      rows.map((row) => [row.kind, row.description]),
+      [
+        ['undo', 'undo: weight of train-006866 = 2'],
+        ['settings', 'set (a_ori, a_perc, a_reas) = (0.6, 0.2, 0.2), KL beta = 0.02'],
+        ['reward override', 'reward override: response #3 to train-000001 (seen at step 7) earns 0'],
+        ['exclude prompt', 'exclude prompt train-000012 (ground truth wrong)'],
+        ['weight', 'weight of train-006866 = 2'],
+      ],
+    );
+    for (const row of rows) {
+      assert.doesNotMatch(`${row.kind} ${row.description} ${row.statusText}`, /setGroupWeight|excludePrompt|setConfig|control\/|rg-[a-z]+-/, row.description);
+    }
+    assert.equal(describeControl(undo), 'undo: an earlier intervention', 'an unknown target is not named by its id');
+    for (const kind of ROLLOUTS_CONTROL_KINDS) assert.doesNotMatch(CONTROL_KIND_LABELS[kind], /[A-Z]/, `${kind} has a plain label`);
+  });
+});
+
+describe('reward overrides (relabel)', () => {
+  it('are listed per rollout of the step they were made on, pending then from step N, gone once undone', () => {
+    const model = reduce([runMessage()]);
+    const relabel = { type: CONTROL.relabel, controlId: 'r-1', step: 3, promptId: 'p-a', rollout: 2, reward: 0 } as const;
+    sendControl(model, relabel);
+    assert.deepEqual(rewardOverridesAt(model, 3).get(rolloutKey('p-a', 2)), { reward: 0 }, 'pending: no step yet');
+    assert.equal(rewardOverridesAt(model, 4).size, 0, 'made on step 3 only');
+    applyMessage(model, { type: ROLLOUTS.event, event: { type: EVENT.applied, controlId: 'r-1', kind: 'relabel', step: 9 } });
+    assert.deepEqual(rewardOverridesAt(model, 3).get(rolloutKey('p-a', 2)), { reward: 0, fromStep: 9 });
+    applyMessage(model, { type: ROLLOUTS.interventions, interventions: [applied(9, relabel)] });
+    assert.deepEqual(rewardOverridesAt(model, 3).get(rolloutKey('p-a', 2)), { reward: 0, fromStep: 9 }, 'from the log');
+    assert.equal(describeOverride(1, { reward: 0, fromStep: 9 }), 'reward 1.0 -> 0.0 from step 9');
+    assert.equal(describeOverride(0.25, { reward: 1 }), 'reward 0.25 -> 1.0 from the next step (pending)');
+    applyMessage(model, { type: ROLLOUTS.interventions, interventions: [applied(9, relabel), applied(11, { type: CONTROL.undo, controlId: 'u-1', targetControlId: 'r-1' })] });
+    assert.equal(rewardOverridesAt(model, 3).size, 0, 'undone');
   });
 });
 

@@ -3,7 +3,7 @@
  * (`null` where a series has no value, the gap uPlot understands), smoothed as the slider says. Pure:
  * no DOM, no uPlot, so it is tested alongside the reducer.
  */
-import type { ChartSpec, SeriesSpec, ThemeColorName } from './chartSpecs.js';
+import { type ChartSpec, PALETTE_DASHES, SERIES_PALETTE, type SeriesSpec, type ThemeColorName } from './chartSpecs.js';
 import type { SeriesTable } from './series.js';
 import { IncrementalEma, clampSmoothing } from './smoothing.js';
 import type { DashboardModel } from './state.js';
@@ -42,10 +42,18 @@ export function resolveSeries(model: DashboardModel, spec: ChartSpec): SeriesSpe
   const prefixed = spec.columnsWithPrefix;
   if (prefixed) {
     const table = tableOf(model, prefixed.table);
-    const colors = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'] as const;
     const names = table.names.filter((name) => name.startsWith(prefixed.prefix) && hasData(table.column(name)));
     names.sort(naturalOrder).forEach((name, i) => {
-      out.push({ table: prefixed.table, column: name, label: name.slice(prefixed.prefix.length), color: colors[i % colors.length], smooth: prefixed.smooth, sparse: prefixed.sparse });
+      const dash = PALETTE_DASHES[Math.floor(i / SERIES_PALETTE.length) % PALETTE_DASHES.length];
+      out.push({
+        table: prefixed.table,
+        column: name,
+        label: name.slice(prefixed.prefix.length),
+        color: SERIES_PALETTE[i % SERIES_PALETTE.length],
+        smooth: prefixed.smooth,
+        sparse: prefixed.sparse,
+        ...(dash ? { dash } : {}),
+      });
     });
   }
   return out;

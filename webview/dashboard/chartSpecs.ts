@@ -3,11 +3,21 @@
  * are the trainer's (verl style); a series whose metric never arrived is left out, and a chart with
  * no series at all is not shown.
  */
+import { EXTREME_ADVANTAGE } from '../../src/protocol/webview.js';
 import { PER_LEVEL_PREFIX, VALIDATION_ACCURACY, VALIDATION_REWARD } from './state.js';
 
-/** Colours of the VS Code theme's chart palette (`--vscode-charts-<name>`), plus the text colour. */
-export const THEME_COLOR_NAMES = ['blue', 'orange', 'green', 'purple', 'red', 'yellow', 'foreground'] as const;
+/**
+ * Colours of the VS Code theme's chart palette (`--vscode-charts-<name>`), the terminal's cyan (the
+ * palette has only six hues) and the text colour: every theme, light, dark or high-contrast, sets them
+ * for its own background.
+ */
+export const THEME_COLOR_NAMES = ['blue', 'orange', 'green', 'purple', 'red', 'yellow', 'cyan', 'foreground'] as const;
 export type ThemeColorName = (typeof THEME_COLOR_NAMES)[number];
+
+/** Eight distinct colours, in order, for charts with one series per item (validation per level). */
+export const SERIES_PALETTE: readonly ThemeColorName[] = ['blue', 'orange', 'green', 'purple', 'red', 'cyan', 'yellow', 'foreground'];
+/** Dashes of the series past the palette's length (a ninth level is dashed blue, and so on). */
+export const PALETTE_DASHES: readonly (number[] | undefined)[] = [undefined, [6, 3], [2, 2]];
 
 export interface SeriesSpec {
   /** Which table of the model holds it. */
@@ -100,8 +110,8 @@ export const CHART_SPECS: readonly ChartSpec[] = [
   },
   {
     id: 'extreme-advantages',
-    title: 'Extreme advantages |A| > 2',
-    description: 'Fraction of rollouts with |advantage| > 2 under the active estimator, and under plain GRPO for comparison.',
+    title: `Extreme advantages |A| > ${EXTREME_ADVANTAGE}`,
+    description: `Fraction of rollouts with |advantage| > ${EXTREME_ADVANTAGE} under the active estimator, and under plain GRPO for comparison (the Rollout Groups' "Extremes only" shows these groups).`,
     series: [
       train('critic/advantages/frac_abs_gt_2', 'active estimator', 'blue'),
       train('critic/advantages_grpo/frac_abs_gt_2', 'grpo', 'foreground', [4, 4]),

@@ -101,7 +101,7 @@ class ChartCard {
         label: plotted.label,
         stroke: theme.colors[plotted.color],
         width: plotted.raw ? 1 : 2,
-        alpha: plotted.raw ? 0.2 : 1,
+        alpha: plotted.raw ? theme.rawAlpha : 1,
         dash: plotted.dash,
         class: plotted.raw ? RAW_SERIES_CLASS : undefined,
         spanGaps: plotted.sparse,

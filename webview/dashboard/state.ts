@@ -9,6 +9,7 @@
 import { EVENT, type TrainerEvent } from '../../src/protocol/events.js';
 import {
   DASHBOARD,
+  type DashboardAdvice,
   type DashboardHistoryMessage,
   type DashboardRunState,
   type HostToWebviewMessage,
@@ -37,6 +38,8 @@ export interface DashboardHeader {
   state: HeaderState;
   /** Why the run stopped or crashed, from the host. */
   message?: string;
+  /** What to do about a crashed run, from the host. */
+  advice?: string;
   estimator?: string;
   backend?: string;
   device?: string;
@@ -48,6 +51,20 @@ export interface DashboardHeader {
   lastCheckpointStep?: number;
   /** The trainer resumed from this checkpoint step (its hello said so). */
   resumedFromStep?: number;
+}
+
+/** Time the run spent paused, seen by this webview (the trainer's elapsed time keeps counting while paused). */
+export interface PauseLog {
+  /** This webview's clock (ms) when the current pause began, and the last step finished before it. */
+  current?: { since: number; afterStep: number };
+  /** Finished pauses: the last step before each and how long it lasted; ascending by step. */
+  intervals: PausedInterval[];
+}
+
+export interface PausedInterval {
+  /** The pause came after this step: its time is in the next step's elapsed time. */
+  afterStep: number;
+  ms: number;
 }
 
 export interface DashboardNotice {
@@ -63,6 +80,8 @@ export interface DashboardModel {
   validation: SeriesTable;
   /** Newest last, at most MAX_NOTICES. */
   notices: DashboardNotice[];
+  /** Paused time, left out of the pace the ETA is computed from. */
+  pauses: PauseLog;
   /** Changes with every update. */
   revision: number;
 }
@@ -73,6 +92,7 @@ export function createModel(): DashboardModel {
     train: new SeriesTable(),
     validation: new SeriesTable(),
     notices: [],
+    pauses: { intervals: [] },
     revision: 0,
   };
 }
@@ -83,17 +103,27 @@ export function reduce(messages: Iterable<HostToWebviewMessage>, model: Dashboar
   return model;
 }
 
-/** Applies one checked host message to the model, in place; returns the model. */
-export function applyMessage(model: DashboardModel, message: HostToWebviewMessage): DashboardModel {
+/**
+ * Applies one checked host message to the model, in place; returns the model. `now` is this webview's
+ * clock, which times the pauses (the trainer's elapsed time does not leave them out).
+ */
+export function applyMessage(model: DashboardModel, message: HostToWebviewMessage, now: number = Date.now()): DashboardModel {
   switch (message.type) {
-    case DASHBOARD.history:
+    case DASHBOARD.history: {
+      const sameRun = model.header.runDir === message.runDir;
+      if (!sameRun) model.pauses = { intervals: [] };
       applyHistory(model, message);
+      trackPause(model, message.state === 'paused', now);
       break;
+    }
     case DASHBOARD.state:
       applyIdentity(model.header, message);
+      trackPause(model, message.state === 'paused', now);
       break;
     case DASHBOARD.event:
       applyEvent(model, message.event);
+      if (message.event.type === EVENT.paused) trackPause(model, true, now, message.event.step);
+      else if (message.event.type === EVENT.resumed) trackPause(model, false, now);
       break;
   }
   model.revision++;
@@ -112,11 +142,25 @@ export function clearNotices(model: DashboardModel): void {
   model.revision++;
 }
 
-function applyIdentity(header: DashboardHeader, identity: RunIdentity): void {
+/** Starts timing a pause, or ends the one being timed; repeated news of the same pause changes nothing. */
+function trackPause(model: DashboardModel, paused: boolean, now: number, step?: number): void {
+  const { pauses } = model;
+  if (paused) {
+    pauses.current ??= { since: now, afterStep: step ?? model.header.step ?? 0 };
+  } else if (pauses.current) {
+    const ms = Math.max(0, now - pauses.current.since);
+    if (ms > 0) pauses.intervals.push({ afterStep: pauses.current.afterStep, ms });
+    pauses.current = undefined;
+  }
+}
+
+function applyIdentity(header: DashboardHeader, identity: RunIdentity & DashboardAdvice): void {
   header.runName = identity.runName;
   header.runDir = identity.runDir;
   header.state = identity.state;
   header.message = identity.message;
+  if (identity.advice !== undefined) header.advice = identity.advice;
+  else delete header.advice;
 }
 
 const SKIP_STEP = new Set(['step']);
@@ -159,6 +203,8 @@ export function applyEvent(model: DashboardModel, event: TrainerEvent): void {
         header.resumedFromStep = event.resumedFromStep;
         model.train.truncateFrom(event.resumedFromStep + 1);
         model.validation.truncateFrom(event.resumedFromStep + 1);
+        const from = event.resumedFromStep;
+        model.pauses.intervals = model.pauses.intervals.filter((pause) => pause.afterStep < from);
         header.step = model.train.lastStep;
       }
       break;
@@ -196,8 +242,8 @@ export function applyEvent(model: DashboardModel, event: TrainerEvent): void {
 
 /**
  * Milliseconds left until `totalSteps`, from the pace of the last ETA_WINDOW_STEPS steps (a restart,
- * seen as elapsed time going backwards, starts the window afresh). Undefined when there is no pace yet,
- * no total, or the run is not running or paused.
+ * seen as elapsed time going backwards, starts the window afresh; time spent paused is left out).
+ * Undefined when there is no pace yet, no total, or the run is not running or paused.
  */
 export function estimateEtaMs(model: DashboardModel): number | undefined {
   const { header, train } = model;
@@ -205,12 +251,15 @@ export function estimateEtaMs(model: DashboardModel): number | undefined {
   if (header.totalSteps === undefined || header.step === undefined) return undefined;
   const remaining = header.totalSteps - header.step;
   if (remaining <= 0) return 0;
-  const pace = msPerStep(train.steps, train.column(ELAPSED_COLUMN));
+  const pace = msPerStep(train.steps, train.column(ELAPSED_COLUMN), model.pauses.intervals);
   return pace === undefined ? undefined : pace * remaining;
 }
 
-/** Recent milliseconds per step, or undefined without two usable points (or one after step 0). */
-export function msPerStep(steps: Float64Array, elapsed: Float64Array | undefined): number | undefined {
+/**
+ * Recent milliseconds per step, or undefined without two usable points (or one after step 0); the
+ * `paused` intervals inside the window are taken off the elapsed time.
+ */
+export function msPerStep(steps: Float64Array, elapsed: Float64Array | undefined, paused: readonly PausedInterval[] = []): number | undefined {
   if (!elapsed) return undefined;
   let last = elapsed.length - 1;
   while (last >= 0 && !Number.isFinite(elapsed[last])) last--;
@@ -221,9 +270,12 @@ export function msPerStep(steps: Float64Array, elapsed: Float64Array | undefined
     if (elapsed[i] > elapsed[first]) break;
     first = i;
   }
-  if (first === last) return steps[last] > 0 ? elapsed[last] / steps[last] : undefined;
+  const from = first === last ? -Infinity : steps[first];
+  let pausedMs = 0;
+  for (const pause of paused) if (pause.afterStep >= from && pause.afterStep < steps[last]) pausedMs += pause.ms;
+  if (first === last) return steps[last] > 0 ? Math.max(0, elapsed[last] - pausedMs) / steps[last] : undefined;
   const span = steps[last] - steps[first];
-  return span > 0 ? (elapsed[last] - elapsed[first]) / span : undefined;
+  return span > 0 ? Math.max(0, elapsed[last] - elapsed[first] - pausedMs) / span : undefined;
 }
 
 function lastFinite(values: Float64Array | undefined): number | undefined {

@@ -48,6 +48,8 @@ export class DashboardView {
   private readonly rawCheckbox = document.createElement('vscode-checkbox') as CheckboxElement;
   private readonly notices = element('div', 'notices');
   private readonly emptyMessage = element('p', 'empty-message');
+  /** What to do about a crashed run (under the error). */
+  private readonly advice = element('div', 'state-advice');
   /** A command sent and not yet answered by a state change: its button stays disabled meanwhile. */
   private pending: WebviewToHostMessage['type'] | undefined;
   /** The notices drawn last, to redraw them only when they change. */
@@ -70,7 +72,7 @@ export class DashboardView {
     titleRow.append(this.title.runName, this.title.stateBadge, commands);
     const progressTrack = element('div', 'progress-track');
     progressTrack.append(this.progress);
-    header.append(titleRow, this.facts, this.title.stateMessage, progressTrack);
+    header.append(titleRow, this.facts, this.title.stateMessage, this.advice, progressTrack);
 
     const toolbar = element('div', 'toolbar');
     const smoothingLabel = element('label', 'smoothing');
@@ -98,6 +100,8 @@ export class DashboardView {
     const { header } = model;
     this.title.render(header, 'Durian RL run');
     this.title.stateMessage.dataset.state = header.state;
+    this.advice.textContent = header.advice ?? '';
+    this.advice.hidden = !header.advice;
 
     const facts: string[] = [];
     if (header.estimator) facts.push(`estimator ${header.estimator}`);
@@ -116,7 +120,12 @@ export class DashboardView {
     this.renderCommands(header.state, header.runDir);
     this.renderNotices(model);
     this.emptyMessage.hidden = chartsShown > 0;
-    this.emptyMessage.textContent = header.state === 'waiting' ? 'Waiting for the run…' : 'No steps yet: the charts appear with the first step.';
+    this.emptyMessage.textContent =
+      header.state === 'waiting'
+        ? 'Waiting for the run…'
+        : header.state === 'crashed' && header.step === undefined
+          ? 'No steps: the run crashed before its first step.'
+          : 'No steps yet: the charts appear with the first step.';
   }
 
   /** A state message arrived: commands answered, buttons follow the new state. */

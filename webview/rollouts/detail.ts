@@ -7,7 +7,9 @@ import type { EstimatorName } from '../../src/core/estimators/registry.js';
 import type { RolloutGroup } from '../../src/protocol/events.js';
 import type { PromptHistoryPoint } from '../../src/protocol/rolloutsWebview.js';
 import { button, element, formatNumber, imageUri } from './dom.js';
-import { summarizeGroup } from './state.js';
+import { HISTORY_TITLES, extremeTitle } from './labels.js';
+import { describeOverride } from './list.js';
+import { type RewardOverride, rolloutKey, summarizeGroup } from './state.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -21,6 +23,8 @@ export interface DetailContext {
   estimators: Partial<Record<EstimatorName, number[]>>;
   preview?: number[];
   history?: PromptHistoryPoint[];
+  /** Reward overrides made on the rollouts of this step, by `rolloutKey`. */
+  overrides: ReadonlyMap<string, RewardOverride>;
 }
 
 export interface DetailActions {
@@ -107,6 +111,31 @@ export function historyChart(points: readonly PromptHistoryPoint[]): SVGSVGEleme
   return chart;
 }
 
+/** The handle left of the detail pane: dragging it sets the pane's width (within its CSS min and max). */
+export function detailResizer(pane: HTMLElement): HTMLElement {
+  const handle = element('div', 'detail-resizer');
+  handle.setAttribute('role', 'separator');
+  handle.setAttribute('aria-orientation', 'vertical');
+  handle.title = 'Drag to resize the details';
+  handle.addEventListener('pointerdown', (down) => {
+    const startX = down.clientX;
+    const startWidth = pane.getBoundingClientRect().width;
+    handle.setPointerCapture(down.pointerId);
+    handle.classList.add('dragging');
+    const move = (event: PointerEvent) => {
+      pane.style.width = `${Math.max(0, startWidth + startX - event.clientX)}px`;
+    };
+    const up = () => {
+      handle.classList.remove('dragging');
+      handle.removeEventListener('pointermove', move);
+      handle.removeEventListener('pointerup', up);
+    };
+    handle.addEventListener('pointermove', move);
+    handle.addEventListener('pointerup', up);
+  });
+  return handle;
+}
+
 export function renderDetail(root: HTMLElement, group: RolloutGroup, context: DetailContext, actions: DetailActions): void {
   root.replaceChildren();
   const summary = summarizeGroup(group);
@@ -132,16 +161,19 @@ export function renderDetail(root: HTMLElement, group: RolloutGroup, context: De
       `accuracy ${summary.correct}/${summary.total}${summary.extreme ? ` · ${summary.extreme}` : ''}`,
     ].join(' · '),
   );
+  const extreme = extremeTitle(summary);
+  if (extreme) facts.title = extreme;
 
   const commands = element('div', 'detail-commands');
   const weight = element('input', 'weight-input');
   Object.assign(weight, { type: 'number', min: '0', max: '100', step: '0.1', value: String(group.weight) });
   weight.setAttribute('aria-label', 'group weight');
+  weight.title = 'Weight of this prompt group from the next step on (0 = leave it out)';
   const reweight = button('Reweight', () => {
     const value = Number(weight.value);
     if (weight.value.trim() !== '' && Number.isFinite(value) && value >= 0 && value <= 100) actions.setWeight(value);
   }, 'button small');
-  const exclude = button('Ground truth is wrong: exclude prompt', actions.exclude, 'button small secondary');
+  const exclude = button('Ground truth is wrong: exclude prompt', actions.exclude, 'button small secondary', 'Leave this prompt out of every later update and of sampling (undo it in Interventions)');
   reweight.disabled = exclude.disabled = !context.live;
   commands.append(weight, reweight, exclude);
 
@@ -165,9 +197,10 @@ export function renderDetail(root: HTMLElement, group: RolloutGroup, context: De
   group.rollouts.forEach((rollout, i) => {
     const item = element('article', 'response');
     item.dataset.rollout = String(i);
+    const override = context.overrides.get(rolloutKey(group.promptId, i));
     const numbers = [
       `#${i}`,
-      `reward ${formatNumber(rollout.reward)}${rollout.relabeled ? ' (relabelled)' : ''}`,
+      override ? describeOverride(rollout.reward, override) : `reward ${formatNumber(rollout.reward)}${rollout.relabeled ? ' (reward override)' : ''}`,
       `accuracy ${formatNumber(rollout.accuracy, 2)}`,
       `format ${formatNumber(rollout.format, 2)}`,
       `mean log-prob ${formatNumber(rollout.meanLogprob)}`,
@@ -177,18 +210,20 @@ export function renderDetail(root: HTMLElement, group: RolloutGroup, context: De
         ? [`ori ${formatNumber(rollout.components.grpo)}`, `perc ${formatNumber(rollout.components.perceptual)}`, `reas ${formatNumber(rollout.components.reasoning)}`]
         : []),
     ];
-    const meta = element('div', 'response-meta', numbers.join(' · '));
+    const meta = element('div', `response-meta${override ? ' overridden' : ''}`, numbers.join(' · '));
     const text = element('pre', 'response-text', rollout.response);
     const relabel = element('div', 'relabel');
     const reward = element('input', 'relabel-input');
-    Object.assign(reward, { type: 'number', step: '0.1', value: String(rollout.accuracy >= 0.5 ? 0 : 1) });
-    reward.setAttribute('aria-label', `new reward of rollout ${i}`);
-    const send = button('Relabel', () => {
+    // Prefilled with the reward in force (the override's, if any): the user types the one it should be.
+    Object.assign(reward, { type: 'number', step: '0.1', value: String(override?.reward ?? rollout.reward) });
+    reward.setAttribute('aria-label', `reward override of response ${i}`);
+    reward.title = 'The reward this response to this prompt should earn';
+    const send = button('Override reward', () => {
       const value = Number(reward.value);
       if (reward.value.trim() !== '' && Number.isFinite(value) && Math.abs(value) <= 1e6) actions.relabel(i, value);
-    }, 'button small relabel-button', 'This response to this prompt earns this reward from the next step on');
+    }, 'button small relabel-button', 'Reward override: from the next step on, this response to this prompt earns this reward (undo it in Interventions)');
     send.disabled = !context.live;
-    relabel.append(element('span', 'muted', 'Reward: '), reward, send);
+    relabel.append(element('span', 'muted', 'Reward override: '), reward, send);
     item.append(meta, text, relabel);
     responses.append(item);
   });
@@ -209,7 +244,11 @@ export function renderDetail(root: HTMLElement, group: RolloutGroup, context: De
     }
     const table = element('table', 'history-table');
     const headRow = element('tr');
-    for (const title of ['step', 'accuracy', 'reward', 'weight', 'advantages']) headRow.append(element('th', undefined, title));
+    for (const title of ['step', 'accuracy', 'reward', 'weight', 'advantages']) {
+      const cell = element('th', undefined, title);
+      cell.title = HISTORY_TITLES[title] ?? '';
+      headRow.append(cell);
+    }
     table.append(headRow);
     for (const point of points.slice(-200).reverse()) {
       const tr = element('tr');

@@ -18,6 +18,11 @@ export function button(text: string, onClick: () => void, className = 'button', 
   return created;
 }
 
+/** Whether `active` is a field the user types into (a redraw would throw the typing away). */
+export function isField(active: Element | null): boolean {
+  return active instanceof HTMLInputElement || active instanceof HTMLSelectElement || active instanceof HTMLTextAreaElement;
+}
+
 export function labelled(text: string, control: HTMLElement, className = 'field'): HTMLLabelElement {
   const label = element('label', className);
   label.append(element('span', 'field-label', text), control);

@@ -10,13 +10,15 @@ import type { LiveConfig } from '../../src/protocol/liveConfig.js';
 import { ROLLOUTS, type RolloutsWebviewToHostMessage, parseRolloutsHostToWebview } from '../../src/protocol/rolloutsWebview.js';
 import { WEBVIEW } from '../../src/protocol/webview.js';
 import { vscodeApi } from '../shared/vscodeApi.js';
-import { renderDetail } from './detail.js';
-import { element } from './dom.js';
+import { detailResizer, renderDetail } from './detail.js';
+import { element, isField } from './dom.js';
 import { VirtualList } from './list.js';
 import {
   type ConfigTimeline,
   type DraftCheck,
   type PanelControl,
+  type RewardOverride,
+  type ShownStep,
   type StepAdvantages,
   addNotice,
   allEstimatorAdvantages,
@@ -29,6 +31,7 @@ import {
   intervenedPrompts,
   navigate,
   newControlId,
+  rewardOverridesAt,
   savedState,
   sendControl,
   setFollowLive,
@@ -39,6 +42,15 @@ import { InterventionsSection, RolloutsHeader } from './view.js';
 import './rollouts.css';
 
 const MAX_NOTICE_CHARS = 400;
+/**
+ * While following live, the list moves on to a newer step at most this often (a person cannot read faster),
+ * and not before the thumbnails in view have loaded, up to LIVE_LIST_MAX_WAIT_MS (a busy machine may take
+ * longer than a step to load them: at ~20 steps a second they would never show).
+ */
+export const LIVE_LIST_INTERVAL_MS = 1000;
+export const LIVE_LIST_MAX_WAIT_MS = 5000;
+/** How often a step waiting for its thumbnails looks again. */
+const THUMBNAIL_CHECK_MS = 100;
 
 const api = vscodeApi<RolloutsWebviewToHostMessage>();
 const model = createModel(api.getState());
@@ -52,9 +64,15 @@ function send(control: PanelControl): void {
   scheduleRender();
 }
 
+/** Stops following live on the step drawn (a newer one may be waiting for LIVE_LIST_INTERVAL_MS). */
+function stopFollowingHere(): void {
+  model.followLive = false;
+  if (drawn && model.shown !== drawn && drawn.source === 'live') model.shown = drawn;
+}
+
 function select(promptId: string | undefined): void {
   // Stay on this step while the details are open: a live step would replace the group under the user.
-  if (promptId) model.followLive = false;
+  if (promptId) stopFollowingHere();
   model.selectedPromptId = promptId;
   model.history = undefined;
   model.revision++;
@@ -69,6 +87,7 @@ const header = new RolloutsHeader(
       scheduleRender();
     },
     followLive: (follow) => {
+      if (!follow) stopFollowingHere();
       request(setFollowLive(model, follow));
       scheduleRender();
     },
@@ -119,9 +138,10 @@ const list = new VirtualList({
 const detail = element('aside', 'group-detail');
 detail.hidden = true;
 detail.addEventListener('focusout', () => setTimeout(scheduleRender, 0));
+const resizer = detailResizer(detail);
 const empty = element('p', 'empty-message');
 const body = element('main', 'rollouts-body');
-body.append(list.root, detail);
+body.append(list.root, resizer, detail);
 const interventions = new InterventionsSection(
   (targetControlId) => send({ type: CONTROL.undo, controlId: newControlId('undo'), targetControlId }),
   () => {
@@ -157,8 +177,7 @@ let previewKey = '';
 let previewGroups: unknown;
 let previewLength = -1;
 let preview: StepAdvantages | undefined;
-function currentPreview(check: DraftCheck | undefined): StepAdvantages | undefined {
-  const shown = model.shown;
+function currentPreview(shown: ShownStep | undefined, check: DraftCheck | undefined): StepAdvantages | undefined {
   if (!model.previewOn || !check || !shown || Object.keys(check.errors).length > 0) return undefined;
   const key = configKey(check.config);
   if (key !== previewKey || previewGroups !== shown.groups || previewLength !== shown.groups.length) {
@@ -178,9 +197,8 @@ function currentPreview(check: DraftCheck | undefined): StepAdvantages | undefin
 
 let estimatorsKey: unknown[] = [];
 let estimators: ReturnType<typeof allEstimatorAdvantages> = {};
-function stepEstimators(): ReturnType<typeof allEstimatorAdvantages> {
-  const shown = model.shown;
-  if (!shown || !model.baseConfig) return {};
+function stepEstimators(shown: ShownStep): ReturnType<typeof allEstimatorAdvantages> {
+  if (!model.baseConfig) return {};
   const key = [shown.groups, shown.groups.length, model.interventions, shown.step];
   if (key.some((part, i) => part !== estimatorsKey[i])) {
     const config = configTimeline(model.baseConfig, model.interventions, shown.step).config;
@@ -196,6 +214,32 @@ let frameRequested = false;
 let listKey: unknown[] = [];
 let detailKey: unknown[] = [];
 let detailPrompt = '';
+/** The step drawn last, and when it replaced the one before (for LIVE_LIST_INTERVAL_MS). */
+let drawn: ShownStep | undefined;
+let drawnAt = -Infinity;
+let liveTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * The step to draw: the model's, except that while following live a newer live step waits until the one
+ * drawn has been shown LIVE_LIST_INTERVAL_MS and its thumbnails have loaded (a timer looks again).
+ */
+function stepToDraw(now: number): ShownStep | undefined {
+  const shown = model.shown;
+  const newerLive = shown?.source === 'live' && drawn?.source === 'live' && model.followLive && shown.step > drawn.step;
+  const shownFor = now - drawnAt;
+  const loading = shownFor < LIVE_LIST_MAX_WAIT_MS && !list.thumbnailsSettled();
+  const wait = loading ? Math.max(THUMBNAIL_CHECK_MS, LIVE_LIST_INTERVAL_MS - shownFor) : LIVE_LIST_INTERVAL_MS - shownFor;
+  if (newerLive && (wait > 0 || loading)) {
+    liveTimer ??= setTimeout(() => {
+      liveTimer = undefined;
+      scheduleRender();
+    }, wait);
+    return drawn;
+  }
+  if (shown?.step !== drawn?.step || shown?.source !== drawn?.source) drawnAt = now;
+  drawn = shown;
+  return shown;
+}
 
 function scheduleRender(): void {
   if (frameRequested) return;
@@ -205,23 +249,42 @@ function scheduleRender(): void {
 
 function render(): void {
   frameRequested = false;
+  const shown = stepToDraw(performance.now());
   const check = currentCheck();
-  const previewed = currentPreview(check);
-  const shown = model.shown;
+  const previewed = currentPreview(shown, check);
   const intervened = intervenedPrompts(model);
+  const overrides = shown ? rewardOverridesAt(model, shown.step) : new Map<string, RewardOverride>();
   const groups = shown?.groups ?? [];
   const rows = visibleGroups(groups, model.filters, intervened);
-  header.render(model, currentTimeline(), check, rows.length);
+  header.render(shown === model.shown ? model : { ...model, shown }, currentTimeline(), check, rows.length);
 
-  const key = [groups, groups.length, JSON.stringify(model.filters), previewed, JSON.stringify([...intervened].map(([id, set]) => [id, [...set]])), model.run.live, model.run.imageBase, model.selectedPromptId];
+  // Groups and rows first, then what every row depends on (a change there rebuilds every row).
+  const key = [
+    groups,
+    groups.length,
+    JSON.stringify(model.filters),
+    previewed,
+    JSON.stringify([...intervened].map(([id, set]) => [id, [...set]])),
+    JSON.stringify([...overrides]),
+    model.run.live,
+    model.run.imageBase,
+    model.selectedPromptId,
+  ];
   if (key.some((part, i) => part !== listKey[i])) {
-    list.setData(groups, rows, {
-      imageBase: model.run.imageBase,
-      ...(previewed ? { preview: previewed } : {}),
-      intervened,
-      live: model.run.live,
-      ...(model.selectedPromptId ? { selectedPromptId: model.selectedPromptId } : {}),
-    });
+    const contextChanged = key.slice(3).some((part, i) => part !== listKey[i + 3]);
+    list.setData(
+      groups,
+      rows,
+      {
+        imageBase: model.run.imageBase,
+        ...(previewed ? { preview: previewed } : {}),
+        intervened,
+        live: model.run.live,
+        ...(model.selectedPromptId ? { selectedPromptId: model.selectedPromptId } : {}),
+        overrides,
+      },
+      contextChanged,
+    );
     listKey = key;
   }
 
@@ -230,7 +293,7 @@ function render(): void {
     model.run.state === 'waiting'
       ? 'Waiting for the run…'
       : shown?.missing
-        ? `Step ${shown.step} has no rollouts file.`
+        ? `Step ${shown.step}'s groups were not kept on disk: a run keeps those of every rolloutsEvery-th step (10 by default), its last step and every step you intervened on.`
         : model.steps.length === 0
           ? 'No rollout groups yet: they appear with the first step.'
           : model.wantedStep !== undefined
@@ -239,12 +302,14 @@ function render(): void {
 
   const selectedIndex = model.selectedPromptId ? groups.findIndex((g) => g.promptId === model.selectedPromptId) : -1;
   const group = selectedIndex >= 0 ? groups[selectedIndex] : undefined;
-  detail.hidden = !group;
+  detail.hidden = resizer.hidden = !group;
   body.classList.toggle('with-detail', !!group);
   if (group && shown) {
-    const all = stepEstimators();
-    const dKey = [group, shown.step, model.history, previewed, all, model.run.live, model.run.imageBase];
-    const editing = document.activeElement !== null && document.activeElement !== detail && detail.contains(document.activeElement);
+    const all = stepEstimators(shown);
+    const overridesKey = JSON.stringify([...overrides].filter(([key]) => key.startsWith(`${group.promptId}\u0000`)));
+    const dKey = [group, shown.step, model.history, previewed, all, model.run.live, model.run.imageBase, overridesKey];
+    // Typing in one of its fields holds the details still; a focused button (just clicked) does not.
+    const editing = isField(document.activeElement) && detail.contains(document.activeElement);
     if (!editing && dKey.some((part, i) => part !== detailKey[i])) {
       const perEstimator: Record<string, number[]> = {};
       for (const [name, values] of Object.entries(all)) if (values) perEstimator[name] = values[selectedIndex];
@@ -259,6 +324,7 @@ function render(): void {
           estimators: perEstimator,
           ...(previewed ? { preview: previewed.advantages[selectedIndex] } : {}),
           ...(model.history?.promptId === group.promptId ? { history: model.history.points } : {}),
+          overrides,
         },
         {
           close: () => select(undefined),

@@ -15,15 +15,18 @@ import { LIVE_RANGES } from '../../src/protocol/limits.js';
 import { ESTIMATOR_CHOICES, type FixedEstimatorOptions, type LiveConfig, type LiveConfigKey, estimatorOptionsOf } from '../../src/protocol/liveConfig.js';
 
 import {
+  CONTROL_KIND_LABELS,
   type InterventionLine,
   type PromptHistoryPoint,
   ROLLOUTS,
   ROLLOUTS_CONTROL_KINDS,
+  type RolloutsControlKind,
+  describeControl,
   type RolloutsControlMessage,
   type RolloutsHostToWebviewMessage,
 } from '../../src/protocol/rolloutsWebview.js';
 import { type NumberRange, describeRange } from '../../src/protocol/schema.js';
-import type { DashboardRunState } from '../../src/protocol/webview.js';
+import { type DashboardRunState, EXTREME_ADVANTAGE } from '../../src/protocol/webview.js';
 
 /** The options src/core's computeAdvantages takes for an estimator (the trainer's `estimatorOptionsOf`). */
 export { estimatorOptionsOf as estimatorOptions } from '../../src/protocol/liveConfig.js';
@@ -78,6 +81,7 @@ export interface Filters {
   search: string;
   bucket: BucketFilter;
   accuracy: AccuracyFilter;
+  /** Only groups with a rollout whose |advantage| (the trainer's) exceeds EXTREME_ADVANTAGE, as the Dashboard counts. */
   extremesOnly: boolean;
   /** Only groups the user relabelled, reweighted or excluded. */
   intervenedOnly: boolean;
@@ -222,6 +226,11 @@ export function addNotice(model: RolloutsModel, text: string, level: Notice['lev
   model.revision++;
 }
 
+function removeStep(steps: number[], step: number): void {
+  const index = steps.indexOf(step);
+  if (index >= 0) steps.splice(index, 1);
+}
+
 function insertStep(steps: number[], step: number): void {
   if (steps.length === 0 || steps[steps.length - 1] < step) {
     steps.push(step);
@@ -285,6 +294,9 @@ export function applyMessage(model: RolloutsModel, message: RolloutsHostToWebvie
       break;
     case ROLLOUTS.step:
       if (!message.missing) insertStep(model.steps, message.step);
+      // A step seen live whose groups were not kept on disk (the trainer keeps every rolloutsEvery-th step, the
+      // last one and the steps intervened on) leaves the list, so stepping back lands on kept steps.
+      else if (message.step !== model.live?.step) removeStep(model.steps, message.step);
       if (model.latestStep === undefined || message.step > model.latestStep) model.latestStep = message.step;
       // Show it if it is the step asked for, or nothing was asked and we follow the newest.
       if (message.step === model.wantedStep || (model.wantedStep === undefined && (model.followLive || !model.shown))) {
@@ -499,7 +511,7 @@ export function visibleGroups(groups: readonly RolloutGroup[], filters: Filters,
     if (filters.accuracy === 'all-wrong' && summary.correct !== 0) return;
     if (filters.accuracy === 'all-right' && summary.correct !== summary.total) return;
     if (filters.accuracy === 'mixed' && (summary.correct === 0 || summary.correct === summary.total)) return;
-    if (filters.extremesOnly && !summary.extreme) return;
+    if (filters.extremesOnly && !(summary.maxAbsAdvantage > EXTREME_ADVANTAGE)) return;
     if (filters.intervenedOnly && !(summary.relabeled || group.weight !== 1 || intervened.has(group.promptId))) return;
     if (needle && !matchesSearch(group, needle)) return;
     rows.push(i);
@@ -771,33 +783,43 @@ export interface InterventionRow {
   canUndo: boolean;
 }
 
-function shortValue(value: unknown): string {
-  if (Array.isArray(value)) return `(${value.map(shortValue).join(', ')})`;
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
-  return String(value);
+/** A reward override the user made on one rollout of a step (applied and not undone, or on its way). */
+export interface RewardOverride {
+  reward: number;
+  /** The step from which it holds, once the trainer acknowledged it. */
+  fromStep?: number;
 }
 
-export function describeControl(control: Control): string {
-  switch (control.type) {
-    case CONTROL.setConfig:
-      return `Set ${Object.entries(control.changes)
-        .map(([key, value]) => `${key === 'durianWeights' ? '(a_ori, a_perc, a_reas)' : key} = ${shortValue(value)}`)
-        .join(', ')}`;
-    case CONTROL.setGroupWeight:
-      return `Weight of ${control.promptId} = ${shortValue(control.weight)}${control.weight === 0 ? ' (excluded)' : ''}`;
-    case CONTROL.relabel:
-      return `Relabel rollout #${control.rollout} of ${control.promptId} (step ${control.step}): reward = ${shortValue(control.reward)}`;
-    case CONTROL.excludePrompt:
-      return `Exclude ${control.promptId} (ground truth marked wrong)`;
-    case CONTROL.undo:
-      return `Undo ${control.targetControlId}`;
-    default:
-      return control.type;
+/** The key of a rollout in `rewardOverridesAt`'s map. */
+export function rolloutKey(promptId: string, rollout: number): string {
+  return `${promptId}\u0000${rollout}`;
+}
+
+/** The reward overrides made on the rollouts shown at `step`, by `rolloutKey`; the latest one wins. */
+export function rewardOverridesAt(model: RolloutsModel, step: number): Map<string, RewardOverride> {
+  const out = new Map<string, RewardOverride>();
+  const undone = new Set(model.interventions.flatMap((line) => (line.control.type === CONTROL.undo ? [line.control.targetControlId] : [])));
+  for (const line of model.interventions) {
+    const control = line.control;
+    if (control.type === CONTROL.relabel && control.step === step && !undone.has(control.controlId)) {
+      out.set(rolloutKey(control.promptId, control.rollout), { reward: control.reward, fromStep: line.step });
+    }
   }
+  for (const p of model.pending) {
+    const control = p.control;
+    if (control.type === CONTROL.relabel && control.step === step && (p.status === 'sending' || p.status === 'sent')) {
+      out.set(rolloutKey(control.promptId, control.rollout), { reward: control.reward, ...(p.appliedStep !== undefined ? { fromStep: p.appliedStep } : {}) });
+    }
+  }
+  return out;
 }
 
 /** The interventions section: the log's lines and this webview's pending or failed controls, newest first. */
 export function interventionRows(model: RolloutsModel): InterventionRow[] {
+  const byId = new Map<string, Control>();
+  for (const line of model.interventions) byId.set(line.controlId, line.control);
+  for (const p of model.pending) byId.set(p.control.controlId, p.control as Control);
+  const find = (controlId: string) => byId.get(controlId);
   const undoneAt = new Map<string, number>();
   const pendingUndo = new Set<string>();
   for (const line of model.interventions) if (line.control.type === CONTROL.undo) undoneAt.set(line.control.targetControlId, line.step);
@@ -808,8 +830,8 @@ export function interventionRows(model: RolloutsModel): InterventionRow[] {
     const undone = undoneAt.get(line.controlId);
     return {
       controlId: line.controlId,
-      kind: line.kind,
-      description: describeControl(line.control),
+      kind: CONTROL_KIND_LABELS[line.kind],
+      description: describeControl(line.control, find),
       status: undone !== undefined ? 'undone' : 'applied',
       statusText: undone !== undefined ? `applied at step ${line.step}, undone at step ${undone}` : `applied at step ${line.step}${pendingUndo.has(line.controlId) ? ' (undo pending)' : ''}`,
       step: line.step,
@@ -820,8 +842,8 @@ export function interventionRows(model: RolloutsModel): InterventionRow[] {
     const failed = p.status === 'refused' || p.status === 'rejected';
     rows.push({
       controlId: p.control.controlId,
-      kind: p.control.type.slice('control/'.length),
-      description: describeControl(p.control as Control),
+      kind: CONTROL_KIND_LABELS[p.control.type.slice('control/'.length) as RolloutsControlKind],
+      description: describeControl(p.control as Control, find),
       status: failed ? 'failed' : p.appliedStep !== undefined ? 'applied' : 'pending',
       statusText: failed
         ? `${p.status === 'refused' ? 'not sent' : 'rejected by the trainer'}: ${p.error ?? ''}`

@@ -5,8 +5,10 @@
  * undo). Built with createElement and textContent only.
  */
 import type { LiveConfig } from '../../src/protocol/liveConfig.js';
+import { EXTREME_ADVANTAGE } from '../../src/protocol/webview.js';
 import { RunTitle } from '../shared/dom.js';
 import { button, element, formatNumber, labelled, select } from './dom.js';
+import { EXTREMES_ONLY_TITLE } from './labels.js';
 import {
   type AccuracyFilter,
   type BucketFilter,
@@ -88,6 +90,8 @@ export class RolloutsHeader {
   private readonly count = element('span', 'count');
   private readonly notices = element('div', 'notices');
   private steps: number[] = [];
+  /** The estimator in force (the draft leaves it out when chosen). */
+  private currentEstimator: string | undefined;
 
   constructor(private readonly actions: ViewActions, filters: Filters) {
     this.first = button('« First', () => actions.navigate('first'), 'button small secondary nav-first', 'First step');
@@ -122,11 +126,13 @@ export class RolloutsHeader {
     nav.append(this.first, this.previous, this.slider, this.sliderValue, this.next, this.latest, this.goTo, followLabel);
 
     // Coefficient editor.
+    // Each estimator once; the one in force is marked "(current)" and choosing it changes nothing.
     this.estimator = select(
-      [{ value: '', label: '(unchanged)' }, ...ESTIMATOR_OPTIONS.map((name) => ({ value: name, label: name }))],
-      '',
-      (value) => actions.draftChanged('estimator', value === '' ? undefined : value),
+      ESTIMATOR_OPTIONS.map((name) => ({ value: name, label: name })),
+      ESTIMATOR_OPTIONS[0],
+      (value) => actions.draftChanged('estimator', value === this.currentEstimator ? undefined : value),
     );
+    this.estimator.title = 'Advantage estimator of the updates from the next step on';
     this.estimator.classList.add('field-estimator');
     this.pool.type = 'checkbox';
     this.pool.addEventListener('change', () => actions.draftChanged('poolZeroVariance', String(this.pool.checked)));
@@ -193,12 +199,13 @@ export class RolloutsHeader {
     accuracy.classList.add('filter-accuracy');
     const sort = select(SORT_KEYS.map((key) => ({ value: key, label: `Sort: ${SORT_LABELS[key]}` })), filters.sort, (value) => actions.filtersChanged({ sort: value }));
     sort.classList.add('sort');
-    const checkbox = (text: string, checked: boolean, className: string, onChange: (checked: boolean) => void) => {
+    const checkbox = (text: string, checked: boolean, className: string, onChange: (checked: boolean) => void, title?: string) => {
       const input = element('input', className);
       input.type = 'checkbox';
       input.checked = checked;
       input.addEventListener('change', () => onChange(input.checked));
       const label = element('label', 'check');
+      if (title) label.title = title;
       label.append(input, element('span', undefined, text));
       return label;
     };
@@ -208,8 +215,8 @@ export class RolloutsHeader {
       accuracy,
       sort,
       checkbox('Descending', filters.descending, 'descending', (descending) => actions.filtersChanged({ descending })),
-      checkbox('Extremes only', filters.extremesOnly, 'extremes-only', (extremesOnly) => actions.filtersChanged({ extremesOnly })),
-      checkbox('Labelled / reweighted only', filters.intervenedOnly, 'intervened-only', (intervenedOnly) => actions.filtersChanged({ intervenedOnly })),
+      checkbox(`Extremes only (|A| > ${EXTREME_ADVANTAGE})`, filters.extremesOnly, 'extremes-only', (extremesOnly) => actions.filtersChanged({ extremesOnly }), EXTREMES_ONLY_TITLE),
+      checkbox('Acted on only', filters.intervenedOnly, 'intervened-only', (intervenedOnly) => actions.filtersChanged({ intervenedOnly }), 'Only groups with a reward override, a weight other than 1, or excluded'),
       this.count,
     );
     this.root.append(titleRow, this.title.stateMessage, nav, this.editor, toolbar, this.notices);
@@ -267,10 +274,10 @@ export class RolloutsHeader {
       hint.textContent = error ?? (config ? sinceText(spec.since) : '');
       hint.classList.toggle('error', !!error);
     }
-    if (document.activeElement !== this.estimator) this.estimator.value = draft.estimator ?? '';
+    this.currentEstimator = config?.estimator;
+    for (const option of this.estimator.options) option.textContent = option.value === config?.estimator ? `${option.value} (current)` : option.value;
+    if (document.activeElement !== this.estimator) this.estimator.value = draft.estimator ?? config?.estimator ?? ESTIMATOR_OPTIONS[0];
     this.estimator.disabled = !config;
-    const estimatorOption = this.estimator.options[0];
-    if (estimatorOption) estimatorOption.textContent = config ? `${config.estimator} (current)` : '(unknown)';
     this.estimatorHint.textContent = config ? sinceText('estimator') : '';
     this.pool.checked = draft.poolZeroVariance !== undefined ? draft.poolZeroVariance === 'true' : (config?.poolZeroVariance ?? true);
     this.pool.disabled = !config;
@@ -287,6 +294,7 @@ export class RolloutsHeader {
     this.applyButton.disabled = !model.run.live || changes === 0 || errors > 0;
     this.resetButton.disabled = Object.keys(draft).length === 0;
     this.previewButton.textContent = model.previewOn ? 'Hide preview' : 'Preview';
+    this.previewButton.setAttribute('aria-pressed', String(model.previewOn));
     this.previewButton.disabled = !config || !model.shown || errors > 0;
     const pendingConfig = model.pending.filter((p) => p.control.type === 'control/setConfig' && (p.status === 'sending' || p.status === 'sent') && p.appliedStep === undefined).length;
     const status: string[] = [];
@@ -335,7 +343,7 @@ export class InterventionsSection {
     this.list.replaceChildren();
     if (rows.length === 0) {
       const tr = element('tr');
-      tr.append(element('td', 'muted', 'None yet: relabel a rollout, reweight a group or apply coefficients.'));
+      tr.append(element('td', 'muted', 'None yet: override a reward, reweight or exclude a prompt, or apply coefficients.'));
       this.list.append(tr);
       return;
     }
@@ -343,7 +351,7 @@ export class InterventionsSection {
       const tr = element('tr', `intervention ${row.status}`);
       tr.dataset.controlId = row.controlId;
       const cell = element('td');
-      if (row.canUndo) cell.append(button('Undo', () => this.onUndo(row.controlId), 'button small secondary undo'));
+      if (row.canUndo) cell.append(button('Undo', () => this.onUndo(row.controlId), 'button small secondary undo', `Undo from the next step on: ${row.description}`));
       tr.append(element('td', 'intervention-kind', row.kind), element('td', 'intervention-description', row.description), element('td', 'intervention-status', row.statusText), cell);
       this.list.append(tr);
     }

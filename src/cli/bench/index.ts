@@ -13,6 +13,23 @@ import type { BenchRow, BenchSuite } from './types.js';
 
 export const SUITES: BenchSuite[] = [coreSuite, encoderSuite, policySuite, messagesSuite];
 
+export function benchHelp(): string {
+  const suites = SUITES.map((suite) => `  ${suite.name.padEnd(10)}${suite.description}`);
+  return `durian bench [--suite NAME[,NAME]] [--repeats N] [--json FILE]
+
+Runs the project's benchmarks in this process and prints one table (median, unit, ratio against a baseline
+measured in the same process, target, met or not); writes the same rows as JSON. Run it on a quiet machine.
+
+Options:
+  --suite NAME[,NAME]  only these suites (default: all)
+  --repeats N          timed repetitions per benchmark (default 50)
+  --json FILE          where the rows go (default bench-results.json)
+  --help               this text
+
+Suites:
+${suites.join('\n')}`;
+}
+
 export async function runBench(options: { suites?: string[]; repeats: number; jsonPath: string }, print: (line: string) => void): Promise<BenchRow[]> {
   const chosen = options.suites ? SUITES.filter((s) => options.suites?.includes(s.name)) : SUITES;
   const unknown = (options.suites ?? []).filter((name) => !SUITES.some((s) => s.name === name));

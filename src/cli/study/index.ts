@@ -115,7 +115,7 @@ function checkExistingCell(dir: string, cell: CellSpec): void {
   if (!existsSync(file)) return;
   let stored: unknown;
   try {
-    stored = parseTrainConfig(JSON.parse(readFileSync(file, 'utf8')), { stored: true });
+    stored = parseTrainConfig(JSON.parse(readFileSync(file, 'utf8')));
   } catch (error) {
     throw new DurianInputError('--out', `cell ${cell.name}: ${file} is not a readable trainer config (${(error as Error).message}); remove that run directory to redo the cell`);
   }
@@ -254,7 +254,8 @@ export async function runStudy(argv: string[], print: (line: string) => void): P
     const runCell = async (cell: CellSpec, k: number, onReady: () => void): Promise<void> => {
       const runDir = path.join(dir, 'runs', cell.name);
       const resume = states.get(cell.name) === 'partial';
-      const args = resume ? ['--resume', runDir, '--steps', String(settings.steps)] : ['--config', path.join(dir, 'configs', `${cell.name}.json`), '--out', runDir];
+      // A cell stopped before its first checkpoint has nothing to continue from: it starts over (the study owns it).
+      const args = resume ? ['--resume', runDir, '--from-scratch', '--steps', String(settings.steps)] : ['--config', path.join(dir, 'configs', `${cell.name}.json`), '--out', runDir];
       if (invocation.cacheDir) args.push('--cache-dir', invocation.cacheDir);
       const cellStarted = Date.now();
       const entry = { trainer: null as TrainerProcess | null, step: resume ? (readStatus(runDir)?.step ?? 0) : 0, seed: cell.seed, ready: false };
@@ -341,7 +342,9 @@ export async function runStudy(argv: string[], print: (line: string) => void): P
     } finally {
       process.off('SIGINT', onInterrupt);
       process.off('SIGTERM', onInterrupt);
-      progress?.finish();
+      // Interrupted: the bar ends where the study stopped, not at its total.
+      if (interrupted) progress?.stop();
+      else progress?.finish();
     }
     saveWall();
     report(dir, study, print);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DURIAN_DEFAULT_WEIGHTS, DurianInputError, ESTIMATORS, ESTIMATOR_NAMES } from '../../core/index.js';
+import { BACKEND_CHOICES, type SessionSettings, requireReasoningBinsFilled } from '../../protocol/index.js';
 import { type TrainConfig, parseTrainConfig } from '../../trainer/config.js';
 
 export const STUDY_HELP = `durian study [--config FILE] [--estimators durian,grpo,dr_grpo,batch_std,rloo] [--seeds 5]
@@ -27,7 +28,7 @@ interrupted one from its checkpoint; Ctrl+C stops after the current step (Ctrl+C
   --batch-size B           prompts per step (default: the config's, else the trainer's)
   --validation-every N     validation interval (default: the config's, else steps/10 rounded up)
   --validation-size N      held-out validation prompts (default: the config's, else the trainer's)
-  --backend NAME           auto | tensorflow-gpu | tensorflow | wasm | cpu (default: the config's, else auto)
+  --backend NAME           ${BACKEND_CHOICES.join(' | ')} (default: the config's, else auto)
   --sensitivity on|off     Durian's weight and reasoning-bin sweep (default on; needs durian in --estimators)
   --sensitivity-g G        the G of the sweep (default 8 if among --group-sizes, else the largest)
   --sensitivity-weights L  weight triples a_ori,a_perc,a_reas separated by ';', or none
@@ -193,10 +194,15 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'estimatorOptions.weights': '--sensitivity-weights',
 };
 
-/** parseTrainConfig, with errors about a value that came from a flag renamed to that flag. */
-function parseCellConfig(raw: Record<string, unknown>, fromFlags: Set<string>): TrainConfig {
+/**
+ * parseTrainConfig, with errors about a value that came from a flag renamed to that flag. A cell of the b
+ * sweep must fill its bins (a capped b would repeat a smaller one).
+ */
+function parseCellConfig(raw: Record<string, unknown>, fromFlags: Set<string>, binsMustFill: boolean): TrainConfig {
   try {
-    return parseTrainConfig(raw);
+    const config = parseTrainConfig(raw);
+    if (binsMustFill) requireReasoningBinsFilled(config as unknown as SessionSettings);
+    return config;
   } catch (error) {
     if (error instanceof DurianInputError) {
       const field = error.where.replace(/^config\./, '');
@@ -331,7 +337,7 @@ function settingsFromConfig(
   fromFlags: Set<string>,
   commonEstimatorOptions: Record<string, unknown>,
 ): StudySettings {
-  const parsed = parseCellConfig({ ...raw, estimator: 'grpo', groupSize: 2, seed: 1, estimatorOptions: { ...commonEstimatorOptions } }, fromFlags);
+  const parsed = parseCellConfig({ ...raw, estimator: 'grpo', groupSize: 2, seed: 1, estimatorOptions: { ...commonEstimatorOptions } }, fromFlags, false);
   const { estimator: _e, groupSize: _g, seed: _s, estimatorOptions, ...config } = parsed;
   return { estimators, seeds, groupSizes, steps: config.steps, sensitivity, config, commonEstimatorOptions: estimatorOptions.band ? { band: estimatorOptions.band } : {} };
 }
@@ -379,7 +385,7 @@ export function studyCells(settings: StudySettings, fromFlags: Set<string> = new
     if (variant.kind === 'weights') options.weights = variant.weights;
     if (variant.kind === 'bins') options.reasoningBins = variant.reasoningBins;
     const raw = { ...settings.config, estimator, groupSize, seed, estimatorOptions: options };
-    const config = parseCellConfig(raw, fromFlags);
+    const config = parseCellConfig(raw, fromFlags, variant.kind === 'bins');
     const arm = armOf(estimator, variant);
     return { name: `${arm}-G${groupSize}-s${seed}`, estimator, groupSize, seed, variant, arm, raw, config };
   };

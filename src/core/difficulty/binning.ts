@@ -35,11 +35,33 @@ export const PERCEPTUAL_BUCKETS = ['low', 'mid', 'high'] as const;
 export type PerceptualBucket = (typeof PERCEPTUAL_BUCKETS)[number];
 
 /**
- * Perceptual buckets at the 25th and 75th percentile of visual entropy (1:2:1): quarters by rank,
- * the two middle quarters merged. 0 = low entropy (visually easy), 1 = mid, 2 = high.
+ * Bin of each item by its average rank (ties share one bin): items sorted ascending, a group of equal
+ * scores at ranks k..m (0-based) goes to bin floor(((k + m) / 2) * bins / n). Distinct scores get exactly
+ * rankBins's bins.
+ */
+export function tiedRankBins(scores: ArrayLike<number>, bins: number): Int32Array {
+  if (!Number.isInteger(bins) || bins < 1) throw new DurianInputError('bins', `must be a whole number >= 1, got ${bins}`);
+  const n = scores.length;
+  const out = new Int32Array(n);
+  const order = rankOrder(scores);
+  for (let first = 0; first < n; ) {
+    let last = first;
+    while (last + 1 < n && scores[order[last + 1]] === scores[order[first]]) last++;
+    const bin = Math.floor((((first + last) / 2) * bins) / n);
+    for (let k = first; k <= last; k++) out[order[k]] = bin;
+    first = last + 1;
+  }
+  return out;
+}
+
+/**
+ * Perceptual buckets at the 25th and 75th percentile of visual entropy (1:2:1): quarters by rank, the two
+ * middle quarters merged; 0 = low entropy (visually easy), 1 = mid, 2 = high. Equal entropies always share
+ * a bucket (the quarter of their average rank), so the same image never lands in two buckets; with ties
+ * the split is then only close to 1:2:1.
  */
 export function perceptualBuckets(visualEntropy: ArrayLike<number>): Int32Array {
-  const quarters = rankBins(visualEntropy, 4);
+  const quarters = tiedRankBins(visualEntropy, 4);
   return quarters.map((q) => (q === 0 ? 0 : q === 3 ? 2 : 1));
 }
 

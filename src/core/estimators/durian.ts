@@ -4,7 +4,7 @@ import type { ConfidenceMode } from '../difficulty/confidence.js';
 import { booleanOption, choiceOption, numberOption, tupleOption } from '../options.js';
 import { divideByStd, unbiasedStd } from '../stats.js';
 import { computeGroupStats } from './groupStats.js';
-import { grpoAdvantages } from './grpo.js';
+import { EPS_RANGE, grpoAdvantages } from './grpo.js';
 import type { Estimator, GroupStats } from './types.js';
 
 export interface DurianOptions {
@@ -122,15 +122,15 @@ export const durian: Estimator<DurianOptions> = {
   reference: 'Li et al. 2026, arXiv 2602.21743 (Durian)',
   needs: { visualEntropy: true, logprob: true },
   options: {
-    eps: numberOption('Added to every std (GRPO term and pooled bucket stds).', 1e-6, { min: 0 }),
+    eps: numberOption('Added to every std (GRPO term and pooled bucket stds).', 1e-6, EPS_RANGE),
     weights: tupleOption(
       'Weights [a_ori, a_perc, a_reas] of the GRPO, perceptual and reasoning terms; need not sum to 1.',
       DURIAN_DEFAULT_WEIGHTS,
       ['a_ori', 'a_perc', 'a_reas'],
-      0,
+      { min: 0, max: 1e6 },
     ),
     reasoningBins: numberOption('b: equal-frequency confidence bins (paper plateau 12-16).', 12, { min: 1, max: 4096, integer: true }),
-    minPromptsPerBin: numberOption('Caps b so every reasoning bin holds at least this many prompts.', 2, { min: 1, integer: true }),
+    minPromptsPerBin: numberOption('Caps b so every reasoning bin holds at least this many prompts.', 2, { min: 1, max: 1024, integer: true }),
     poolZeroVariance: booleanOption("Whether all-same prompts' rewards enter the pooled stds (the paper's literal pooling).", true),
     confidence: choiceOption("A prompt's confidence: mean or sum of its rollouts' mean token log-probs.", 'mean', ['mean', 'sum'] as const),
   },

@@ -21,6 +21,9 @@ export function grpoAdvantages(batch: PreparedBatch, stats: GroupStats, eps: num
   return out;
 }
 
+/** The range of `eps` wherever an estimator adds it to a std (grpo, durian). */
+export const EPS_RANGE = { min: 0, max: 1 } as const;
+
 /**
  * GRPO (Shao et al. 2024, DeepSeekMath): A = (r - mean_s) / (std_s + eps), std unbiased, eps added to
  * the std; zero-variance groups give exactly 0; a singleton gives r / (1 + eps).
@@ -32,7 +35,7 @@ export const grpo: Estimator<GrpoOptions> = {
   reference: 'Shao et al. 2024 (DeepSeekMath); verl core_algos.compute_grpo_outcome_advantage',
   needs: {},
   options: {
-    eps: numberOption('Added to each group std (not inside a square root).', 1e-6, { min: 0 }),
+    eps: numberOption('Added to each group std (not inside a square root).', 1e-6, EPS_RANGE),
   },
   compute(batch, options) {
     return { advantages: grpoAdvantages(batch, computeGroupStats(batch), options.eps) };

@@ -8,18 +8,20 @@ import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { BACKEND_NAMES, type BackendName } from '../../protocol/settings.js';
 import { requireAtRuntime, resolveAtRuntime } from './nativeRequire.js';
 import { backendSelfCheck } from './selfCheck.js';
 import { installWasmKernels } from './wasmKernels.js';
 
-export const BACKEND_NAMES = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+export { BACKEND_NAMES, type BackendName };
 
 export interface BackendAttempt {
   name: BackendName;
   ok: boolean;
-  /** Why it failed, or a short note on success. */
+  /** Why it failed in a few words ('not installed'), or a short note on success. */
   reason: string;
+  /** The error's first line when it says more than `reason` (e.g. `Cannot find module '...'`). */
+  detail?: string;
 }
 
 export interface BackendInfo {
@@ -49,11 +51,20 @@ interface Loaded {
   device: () => string;
 }
 
-function firstLine(error: unknown): string {
+/** The npm package each native backend loads. */
+const PACKAGES: Partial<Record<BackendName, string>> = {
+  'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
+  'tfjs-node': '@tensorflow/tfjs-node',
+};
+
+/** A failed attempt: 'not installed' when the backend's own package is missing, else the error's first line. */
+function failure(name: BackendName, error: unknown): BackendAttempt {
   const text = error instanceof Error ? error.message : String(error);
   const line = text.split('\n')[0].trim();
   const code = (error as { code?: unknown } | null)?.code;
-  return code === 'MODULE_NOT_FOUND' ? `not installed (${line})` : line;
+  const pkg = PACKAGES[name];
+  if (code === 'MODULE_NOT_FOUND' && pkg !== undefined && line.includes(`'${pkg}'`)) return { name, ok: false, reason: 'not installed', detail: line };
+  return { name, ok: false, reason: line };
 }
 
 function gpuName(): string {
@@ -140,12 +151,26 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
       tried.push({ name, ok: true, reason: 'loaded and passed the self-check' });
       return { name, device, tried };
     } catch (error) {
-      tried.push({ name, ok: false, reason: firstLine(error) });
+      tried.push(failure(name, error));
     }
   }
-  const summary = tried.map((t) => `${t.name}: ${t.reason}`).join('; ');
+  const summary = tried.map((t) => `${t.name}: ${t.reason}${t.detail ? ` (${t.detail})` : ''}`).join('; ');
   throw new BackendError(
     requested === 'auto' ? `no tfjs backend could be used (${summary})` : `backend '${requested}' cannot be used: ${summary}`,
     tried,
   );
+}
+
+/**
+ * The start-up line of a chosen backend, short on the expected path: `backend wasm (CPU (wasm, SIMD,
+ * 1 thread)); tried tfjs-node-gpu: not installed, tfjs-node: not installed, wasm: ok`.
+ */
+export function backendSummary(info: BackendInfo): string {
+  return `backend ${info.name} (${info.device}); tried ${info.tried.map((t) => `${t.name}: ${t.ok ? 'ok' : t.reason}`).join(', ')}`;
+}
+
+/** The full reasons the summary shortens (for the debug log), or undefined when it shortens none. */
+export function backendDetails(info: BackendInfo): string | undefined {
+  const detailed = info.tried.filter((t) => t.detail);
+  return detailed.length === 0 ? undefined : `backend attempts: ${detailed.map((t) => `${t.name}: ${t.detail}`).join('; ')}`;
 }

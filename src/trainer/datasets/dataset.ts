@@ -9,10 +9,16 @@
  * Row numbers are 0-based record indices (as `dataset[row]` in HF datasets or pandas `iloc`); JSON Lines
  * rows also carry their 1-based line number.
  */
-import { readFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { DurianInputError } from '../../core/errors.js';
+import { printable } from '../../core/printable.js';
 import { DatasetError, type DatasetFormat, openRecords } from './records.js';
-import { decodeImage, type DecodedImage, type ImageFormat } from './decode.js';
+import { checkImageSize, decodeImage, type DecodedImage, type ImageFormat, type ImageHeader, MAX_IMAGE_MEGAPIXELS, readImageHeader } from './decode.js';
+import { FileKindError, readRegularFile } from './regularFile.js';
+
+/** Default pixel budget of the images decoded together (one row's images; a scoring batch), in megapixels. */
+export const DEFAULT_MEGAPIXELS_IN_FLIGHT = 100;
 
 export interface DatasetFieldOptions {
   /** Field holding the image(s) (default 'images'). */
@@ -32,6 +38,10 @@ export interface DatasetOptions extends DatasetFieldOptions {
   imageDir?: string;
   /** Keep decoded pixels in the rows (default true); false keeps only their geometry (decoding still checks them). */
   keepPixels?: boolean;
+  /** Largest image, in megapixels, as its header declares it (default MAX_IMAGE_MEGAPIXELS, 40). */
+  maxMegapixels?: number;
+  /** Largest total of one row's images, in megapixels (default DEFAULT_MEGAPIXELS_IN_FLIGHT, 100). */
+  maxMegapixelsInFlight?: number;
 }
 
 export const DEFAULT_FIELDS: Required<DatasetFieldOptions> = { imageField: 'images', problemField: 'problem', answerField: 'answer', idField: 'id' };
@@ -90,7 +100,7 @@ export interface OpenedDataset {
 /** A bad row: the loader reports it and goes on. */
 class RowProblem extends Error {
   constructor(message: string, readonly file?: string) {
-    super(message);
+    super(printable(message));
   }
 }
 
@@ -135,11 +145,24 @@ function resolveImagePath(relative: string, root: string, where: string): ImageR
   if (relative.startsWith('data:')) return { source: `<${where} data URL>`, bytes: embeddedBytes(relative, where) };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(relative)) throw new RowProblem(`${where} is a URL (${relative.slice(0, 80)}); download the images and list local paths`);
   const file = path.resolve(root, relative);
-  const inside = path.relative(root, file);
-  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
-    throw new RowProblem(`image path ${JSON.stringify(relative)} escapes the dataset folder ${root}`, file);
-  }
+  if (!isInside(root, file)) throw new RowProblem(`image path ${JSON.stringify(relative)} escapes the dataset folder ${root}`, file);
   return { source: relative, file };
+}
+
+/** Whether `file` is strictly inside folder `root` (both absolute), compared by path segments. */
+function isInside(root: string, file: string): boolean {
+  const inside = path.relative(root, file);
+  // '..foo.png' is a file name, not a way up: only a whole '..' segment leaves the folder.
+  return inside !== '' && inside !== '..' && !inside.startsWith(`..${path.sep}`) && !path.isAbsolute(inside);
+}
+
+/** The real path of a folder (symlinks resolved); the path itself when it cannot be resolved. */
+function realFolder(folder: string): string {
+  try {
+    return realpathSync(folder);
+  } catch {
+    return folder;
+  }
 }
 
 /** The image references of a row's image field: one or a list of paths / {bytes, path} objects. */
@@ -164,26 +187,74 @@ function imageRefs(value: unknown, field: string, root: string): ImageRef[] {
   });
 }
 
-function loadImage(ref: ImageRef, keepPixels: boolean): DatasetImage {
+interface ImageLimits {
+  keepPixels: boolean;
+  maxMegapixels: number;
+  maxMegapixelsInFlight: number;
+  /** The image folder with symlinks resolved: an image file's real path must lie inside it. */
+  realRoot: string;
+}
+
+/** An image's bytes and declared size, before decoding. */
+interface ImageBytes {
+  ref: ImageRef;
+  bytes: Uint8Array;
+  header: ImageHeader;
+}
+
+/**
+ * Reads an image's bytes (a regular file whose real path stays inside the image folder, never larger than
+ * its pixel limit allows) and its declared size, checked against the per-image limit.
+ */
+function readImage(ref: ImageRef, limits: ImageLimits): ImageBytes {
   let bytes = ref.bytes;
   if (!bytes) {
+    let real: string;
     try {
-      bytes = readFileSync(ref.file!);
+      real = realpathSync(ref.file!);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new RowProblem(code === 'ENOENT' ? `missing image file ${ref.source}` : `cannot read image ${ref.source}: ${(error as Error).message}`, ref.file);
     }
+    if (!isInside(limits.realRoot, real)) throw new RowProblem(`image path ${JSON.stringify(ref.source)} escapes the dataset folder ${limits.realRoot} (through a symbolic link)`, ref.file);
+    try {
+      // At most 8 bytes a pixel (16-bit RGBA, incompressible) plus chunks and metadata.
+      bytes = readRegularFile(real, 'image', limits.maxMegapixels * 8e6 + 16e6);
+    } catch (error) {
+      if (error instanceof FileKindError) throw new RowProblem(error.message, ref.file);
+      throw new RowProblem(`cannot read image ${ref.source}: ${(error as Error).message}`, ref.file);
+    }
   }
+  try {
+    const header = readImageHeader(bytes);
+    checkImageSize(header, { maxMegapixels: limits.maxMegapixels });
+    return { ref, bytes, header };
+  } catch (error) {
+    throw new RowProblem(`image ${ref.source}: ${(error as Error).message}`, ref.file);
+  }
+}
+
+function decodeRowImage({ ref, bytes }: ImageBytes, limits: ImageLimits): DatasetImage {
   let decoded: DecodedImage;
   try {
-    decoded = decodeImage(bytes);
+    decoded = decodeImage(bytes, { maxMegapixels: limits.maxMegapixels });
   } catch (error) {
     throw new RowProblem(`image ${ref.source}: ${(error as Error).message}`, ref.file);
   }
   const image: DatasetImage = { source: ref.source, embedded: ref.file === undefined, format: decoded.format, width: decoded.width, height: decoded.height, channels: decoded.channels };
   if (ref.file) image.file = ref.file;
-  if (keepPixels) image.data = decoded.data;
+  if (limits.keepPixels) image.data = decoded.data;
   return image;
+}
+
+/** A row's images: every header is read and the row's total checked against the in-flight budget before any is decoded. */
+function loadRowImages(refs: ImageRef[], limits: ImageLimits): DatasetImage[] {
+  const read = refs.map((ref) => readImage(ref, limits));
+  const pixels = read.reduce((sum, image) => sum + image.header.width * image.header.height, 0);
+  if (pixels > limits.maxMegapixelsInFlight * 1e6) {
+    throw new RowProblem(`its ${read.length} images declare ${Math.round(pixels / 1e6)} MP together, over the ${limits.maxMegapixelsInFlight} MP in-flight limit`);
+  }
+  return read.map((image) => decodeRowImage(image, limits));
 }
 
 /** Opens a dataset for streaming (rows decoded one at a time; suits datasets larger than memory). */
@@ -198,7 +269,12 @@ export async function openDataset(file: string, options: DatasetOptions = {}): P
       throw new DatasetError(datasetFile, `no column ${missing.map((m) => JSON.stringify(m)).join(', ')} (columns: ${source.fields.join(', ')}); name the fields with imageField / problemField / answerField`);
     }
   }
-  const keepPixels = options.keepPixels ?? true;
+  const limits: ImageLimits = {
+    keepPixels: options.keepPixels ?? true,
+    maxMegapixels: positiveLimit(options.maxMegapixels, MAX_IMAGE_MEGAPIXELS, 'maxMegapixels'),
+    maxMegapixelsInFlight: positiveLimit(options.maxMegapixelsInFlight, DEFAULT_MEGAPIXELS_IN_FLIGHT, 'maxMegapixelsInFlight'),
+    realRoot: realFolder(root),
+  };
   return {
     file: datasetFile,
     format: source.format,
@@ -211,7 +287,7 @@ export async function openDataset(file: string, options: DatasetOptions = {}): P
           continue;
         }
         try {
-          yield { kind: 'row', row: { ...at, ...checkRecord(raw.record, fields, root, keepPixels) } };
+          yield { kind: 'row', row: { ...at, ...checkRecord(raw.record, fields, root, limits) } };
         } catch (error) {
           if (!(error instanceof RowProblem)) throw error;
           const hint = error.message.startsWith('missing image: no field') && source.fields.length > 0 ? ` (fields: ${source.fields.join(', ')})` : '';
@@ -222,7 +298,7 @@ export async function openDataset(file: string, options: DatasetOptions = {}): P
   };
 }
 
-function checkRecord(record: Record<string, unknown>, fields: Required<DatasetFieldOptions>, root: string, keepPixels: boolean): Omit<DatasetRow, 'row' | 'line'> {
+function checkRecord(record: Record<string, unknown>, fields: Required<DatasetFieldOptions>, root: string, limits: ImageLimits): Omit<DatasetRow, 'row' | 'line'> {
   const problem = text(record[fields.problemField]);
   if (problem === undefined) throw new RowProblem(record[fields.problemField] === undefined ? `missing problem: no field ${JSON.stringify(fields.problemField)}` : `problem must be text, got ${describe(record[fields.problemField])}`);
   if (problem.trim() === '') throw new RowProblem('empty problem');
@@ -230,9 +306,15 @@ function checkRecord(record: Record<string, unknown>, fields: Required<DatasetFi
   const answer = text(rawAnswer);
   if (answer === undefined) throw new RowProblem(rawAnswer === undefined || rawAnswer === null ? `empty answer: no field ${JSON.stringify(fields.answerField)}` : `answer must be text or a number, got ${describe(rawAnswer)}`);
   if (answer.trim() === '') throw new RowProblem('empty answer');
-  const images = imageRefs(record[fields.imageField], fields.imageField, root).map((ref) => loadImage(ref, keepPixels));
+  const images = loadRowImages(imageRefs(record[fields.imageField], fields.imageField, root), limits);
   const id = text(record[fields.idField]);
   return { ...(id !== undefined && id !== '' ? { id } : {}), problem, answer, images };
+}
+
+function positiveLimit(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isFinite(value) && value > 0)) throw new DurianInputError(name, `must be a number of megapixels > 0, got ${String(value)}`);
+  return value;
 }
 
 function dropUndefined(options: DatasetFieldOptions): DatasetFieldOptions {
@@ -275,7 +357,9 @@ function reasonKind(reason: string): string {
   if (reason.startsWith('missing image')) return 'missing image';
   if (reason.startsWith('empty answer')) return 'empty answer';
   if (reason.includes('escapes the dataset folder')) return 'image path escapes the dataset folder';
-  if (/undecodable|not supported|not a PNG or JPEG|file is empty|megapixels/.test(reason)) return 'undecodable image';
+  if (/ MP limit| MP in-flight limit|compression bomb/.test(reason)) return 'image over the pixel limit';
+  if (/not a regular file/.test(reason)) return 'image is not a regular file';
+  if (/undecodable|not supported|not a PNG or JPEG|file is empty/.test(reason)) return 'undecodable image';
   if (reason.includes('not valid JSON') || reason.includes('not a JSON object')) return 'not a JSON object';
   return reason.split(':')[0];
 }

@@ -3,16 +3,18 @@
  * snappy and uncompressed pages). What a record must hold is checked by ./dataset.ts; here only a line that
  * is not JSON becomes a record error, so it is reported with its row and line like any other bad row.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, readSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { printable } from '../../core/printable.js';
+import { FileKindError, openRegularFile, readRegularFile } from './regularFile.js';
 
 export type DatasetFormat = 'json' | 'jsonl' | 'parquet';
 
 /** A whole-file problem (unreadable, not JSON, unknown format, missing column): nothing can be loaded. */
 export class DatasetError extends Error {
   constructor(readonly file: string, problem: string) {
-    super(`dataset ${file}: ${problem}`);
+    super(printable(`dataset ${file}: ${problem}`));
     this.name = 'DatasetError';
   }
 }
@@ -43,11 +45,37 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Largest JSON (array) file read whole: V8 strings hold at most ~512 MB. JSON Lines files have no limit
+ * (they are streamed line by line).
+ */
+const MAX_JSON_BYTES = 500e6;
+
 function readText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file, 'dataset', MAX_JSON_BYTES).toString('utf8');
   } catch (error) {
+    if (error instanceof FileKindError) {
+      const hint = error.tooLarge ? ' (JSON files are read whole; write the rows as JSON Lines, one per line, which are streamed)' : '';
+      throw new DatasetError(file, `${error.problem}${hint}`);
+    }
     throw new DatasetError(file, `cannot read: ${(error as Error).message}`);
+  }
+}
+
+/** Lines of a regular file, streamed (any size; checked to be a regular file first). */
+async function* fileLines(file: string): AsyncGenerator<string> {
+  let fd: number;
+  try {
+    fd = openRegularFile(file, 'dataset').fd;
+  } catch (error) {
+    throw new DatasetError(file, error instanceof FileKindError ? error.problem : `cannot read: ${(error as Error).message}`);
+  }
+  const input = createReadStream('', { fd, encoding: 'utf8' });
+  try {
+    yield* createInterface({ input, crlfDelay: Infinity });
+  } finally {
+    input.destroy();
   }
 }
 
@@ -75,11 +103,10 @@ function jsonSource(file: string): RecordSource {
 }
 
 async function jsonlSource(file: string): Promise<RecordSource> {
-  // One pass to count rows (for progress bars) and find the first record's fields; a second streams them.
-  const text = readText(file);
+  // One streamed pass to count rows (for progress bars) and find the first record's fields; a second streams them.
   let total = 0;
   let fields: string[] = [];
-  for (const line of text.split('\n')) {
+  for await (const line of fileLines(file)) {
     if (line.trim() === '') continue;
     if (total === 0) {
       try {
@@ -96,10 +123,9 @@ async function jsonlSource(file: string): Promise<RecordSource> {
     total,
     fields,
     async *records() {
-      const reader = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
       let line = 0;
       let row = 0;
-      for await (const text of reader) {
+      for await (const text of fileLines(file)) {
         line++;
         if (text.trim() === '') continue;
         let value: unknown;
@@ -118,40 +144,94 @@ async function jsonlSource(file: string): Promise<RecordSource> {
 /** Rows per Parquet read: bounds memory when images are embedded (a few MB each). */
 const PARQUET_CHUNK_ROWS = 64;
 
+/** Parquet bytes read on demand from a checked, open regular file (hyparquet's AsyncBuffer). */
+function parquetBuffer(file: string): { byteLength: number; slice(start: number, end?: number): ArrayBuffer; close(): void } {
+  let opened: { fd: number; size: number };
+  try {
+    opened = openRegularFile(file, 'dataset');
+  } catch (error) {
+    throw new DatasetError(file, error instanceof FileKindError ? error.problem : `cannot read: ${(error as Error).message}`);
+  }
+  const { fd, size } = opened;
+  return {
+    byteLength: size,
+    slice(start: number, end = size) {
+      const from = Math.max(0, Math.min(start, size));
+      const bytes = new Uint8Array(Math.max(0, Math.min(end, size) - from));
+      for (let at = 0; at < bytes.length; ) {
+        const read = readSync(fd, bytes, at, bytes.length - at, from + at);
+        if (read === 0) break;
+        at += read;
+      }
+      return bytes.buffer;
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** A row group as its data holds it: where hyparquet addresses it (by declared counts) and how many rows it really has. */
+interface RowGroupSpan {
+  /** First row of the group in hyparquet's numbering (the declared counts of the groups before it). */
+  start: number;
+  /** Rows actually there: the declared count, but no more than any read column chunk holds values. */
+  rows: number;
+}
+
 async function parquetSource(file: string, wanted: readonly string[]): Promise<RecordSource> {
   // hyparquet is an ES module: loaded on first use (and bundled by esbuild).
   const hyparquet = await import('hyparquet');
   // Read through an AsyncBuffer: only the footer and the wanted columns' pages are read from disk.
-  let buffer: Awaited<ReturnType<typeof hyparquet.asyncBufferFromFile>>;
+  const footer = parquetBuffer(file);
   let metadata: Awaited<ReturnType<typeof hyparquet.parquetMetadataAsync>>;
   try {
-    buffer = await hyparquet.asyncBufferFromFile(file);
-  } catch (error) {
-    throw new DatasetError(file, `cannot read: ${(error as Error).message}`);
-  }
-  try {
-    metadata = await hyparquet.parquetMetadataAsync(buffer);
+    metadata = await hyparquet.parquetMetadataAsync(footer);
   } catch (error) {
     throw new DatasetError(file, `is not a readable Parquet file: ${(error as Error).message}`);
+  } finally {
+    footer.close();
   }
-  const total = Number(metadata.num_rows);
   const fields = hyparquet.parquetSchema(metadata).children.map((child) => child.element.name);
   const columns = wanted.filter((name) => fields.includes(name));
+  // The footer's num_rows is not trusted (a forged one made the reader loop for ever, or report rows that
+  // are not there as skipped): each row group counts as the rows its column chunks hold values for.
+  const groups: RowGroupSpan[] = [];
+  let declared = 0;
+  for (const group of metadata.row_groups) {
+    const chunkValues = group.columns
+      .filter((chunk) => chunk.meta_data && columns.includes(chunk.meta_data.path_in_schema[0]))
+      .map((chunk) => Number(chunk.meta_data!.num_values));
+    const groupRows = Number(group.num_rows);
+    groups.push({ start: declared, rows: Math.max(0, Math.min(groupRows, ...chunkValues)) });
+    declared += groupRows;
+  }
+  const total = groups.reduce((sum, group) => sum + group.rows, 0);
   return {
     format: 'parquet',
     total,
     fields,
     async *records() {
-      for (let start = 0; start < total; start += PARQUET_CHUNK_ROWS) {
-        const end = Math.min(total, start + PARQUET_CHUNK_ROWS);
-        let rows: Record<string, unknown>[];
-        try {
-          // utf8: false keeps un-annotated binary columns (embedded image bytes) as Uint8Array; STRING columns are still text.
-          rows = (await hyparquet.parquetReadObjects({ file: buffer, metadata, columns, rowStart: start, rowEnd: end, utf8: false })) as Record<string, unknown>[];
-        } catch (error) {
-          throw new DatasetError(file, `rows ${start}..${end - 1} could not be read: ${(error as Error).message}`);
+      // Opened (and checked) again for each pass, and closed when the pass ends.
+      const buffer = parquetBuffer(file);
+      let row = 0;
+      try {
+        for (const group of groups) {
+          for (let offset = 0; offset < group.rows; offset += PARQUET_CHUNK_ROWS) {
+            const start = group.start + offset;
+            const end = group.start + Math.min(group.rows, offset + PARQUET_CHUNK_ROWS);
+            let rows: Record<string, unknown>[];
+            try {
+              // utf8: false keeps un-annotated binary columns (embedded image bytes) as Uint8Array; STRING columns are still text.
+              rows = (await hyparquet.parquetReadObjects({ file: buffer, metadata, columns, rowStart: start, rowEnd: end, utf8: false })) as Record<string, unknown>[];
+            } catch (error) {
+              throw new DatasetError(file, `rows ${row}..${row + end - start - 1} could not be read: ${(error as Error).message}`);
+            }
+            for (const record of rows) yield { row: row++, record };
+            // Fewer rows than asked for: the group holds no more (whatever its metadata says).
+            if (rows.length < end - start) break;
+          }
         }
-        for (let k = 0; k < rows.length; k++) yield { row: start + k, record: rows[k] };
+      } finally {
+        buffer.close();
       }
     },
   };

@@ -6,11 +6,13 @@
  * so a different model never reuses stale features.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Encoder } from './encoder.js';
 import { imagePixels, type EncoderImage } from './image.js';
 import { visualEntropy } from './visualEntropy.js';
+import { readRegularFile } from '../datasets/regularFile.js';
+import { printable } from '../../core/printable.js';
 
 export interface CachedImageFeatures {
   /** sha256 of the image (pixel bytes + width, height, channels). */
@@ -26,6 +28,11 @@ export interface FeatureCacheOptions {
   directory?: string;
   /** Most images kept in memory (default 20000, about 160 MB for the designed encoder). */
   maxEntries?: number;
+  /**
+   * Told once when the disk cache cannot be written (the cache is optional: the features are still
+   * returned, and the cache stays in memory only). Default: a line on stderr.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface FeatureCacheStats {
@@ -46,13 +53,22 @@ export class PatchFeatureCache {
   readonly encoder: Encoder;
   private readonly memory = new Map<string, CachedImageFeatures>();
   private readonly directory?: string;
+  /** False once a write failed: the disk cache is then read but no longer written. */
+  private writable = true;
   private readonly maxEntries: number;
+  private readonly onWarning: (message: string) => void;
   private readonly counts = { memoryHits: 0, diskHits: 0, misses: 0 };
 
   constructor(encoder: Encoder, options: FeatureCacheOptions = {}) {
     this.encoder = encoder;
     this.directory = options.directory ? path.join(options.directory, encoder.id) : undefined;
     this.maxEntries = options.maxEntries ?? 20000;
+    this.onWarning = options.onWarning ?? ((message) => process.stderr.write(`warning: ${message}\n`));
+  }
+
+  /** Whether entries are still written to disk (false without a directory, or after a write failed). */
+  get writesToDisk(): boolean {
+    return this.directory !== undefined && this.writable;
   }
 
   /** Features and entropy of every image; only images seen by neither cache are encoded (in batches). */
@@ -138,12 +154,13 @@ export class PatchFeatureCache {
     const file = this.fileOf(key);
     if (!file) return undefined;
     let bytes: Buffer;
+    const size = this.encoder.patches * this.encoder.dims;
     try {
-      bytes = readFileSync(file);
+      // Only a regular file of the right size is read (a FIFO planted in the cache would block a plain read).
+      bytes = readRegularFile(file, 'cache entry', 8 + size * 4);
     } catch {
       return undefined;
     }
-    const size = this.encoder.patches * this.encoder.dims;
     // A truncated or foreign file is a miss, not an error: it is rewritten on the next store.
     if (bytes.length !== 8 + size * 4) return undefined;
     const entropy = bytes.readDoubleLE(0);
@@ -155,14 +172,24 @@ export class PatchFeatureCache {
 
   private store(entry: CachedImageFeatures): void {
     const file = this.fileOf(entry.key);
-    if (!file || !this.directory) return;
+    if (!file || !this.directory || !this.writable) return;
     const bytes = Buffer.alloc(8 + entry.features.length * 4);
     bytes.writeDoubleLE(entry.entropy, 0);
     for (let k = 0; k < entry.features.length; k++) bytes.writeFloatLE(entry.features[k], 8 + k * 4);
-    mkdirSync(this.directory, { recursive: true });
     // Write then rename, so a reader never sees half a file.
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, file);
+    try {
+      mkdirSync(this.directory, { recursive: true });
+      writeFileSync(temporary, bytes);
+      renameSync(temporary, file);
+    } catch (error) {
+      try {
+        rmSync(temporary, { force: true });
+      } catch {
+        // Nothing was written there.
+      }
+      this.writable = false;
+      this.onWarning(printable(`cannot write the feature cache ${this.directory}: ${(error as Error).message}; going on without writing it`));
+    }
   }
 }

@@ -5,12 +5,28 @@
  * CLIP / SigLIP tower (NCHW or NHWC input, mean/std, token or feature-map output) load the same way.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EncoderError } from './errors.js';
 import { imagePixels, writeImageTensor, type EncoderImage } from './image.js';
-import { metadataProblems, type EncoderMetadata } from './metadata.js';
+import { maxEncoderThreads, metadataProblems, type EncoderMetadata } from './metadata.js';
+import { FileKindError, readRegularFile } from '../datasets/regularFile.js';
+
+/** Largest sidecar read (they are a few KB). */
+const MAX_SIDECAR_BYTES = 1e6;
+/** Largest input tensor of one ORT run, in bytes; batches of large inputs are split to stay under it. */
+const MAX_INPUT_TENSOR_BYTES = 256e6;
+
+/** A regular file's bytes, or an EncoderError saying what the path is instead (a FIFO would hang the read). */
+export function readEncoderFile(file: string, what: string, maxBytes = Infinity): Buffer {
+  try {
+    return readRegularFile(file, what, maxBytes);
+  } catch (error) {
+    if (error instanceof FileKindError) throw new EncoderError(error.message);
+    throw new EncoderError(`cannot read ${what} ${file}: ${(error as Error).message}`);
+  }
+}
 
 export interface Encoder {
   /** Encoder id for caches: the sha256 of the model bytes. */
@@ -79,9 +95,10 @@ function readMetadata(modelPath: string): EncoderMetadata {
   if (!existsSync(sidecar)) {
     throw new EncoderError(`encoder metadata not found: ${sidecar} (next to ${modelPath}); write one describing input and output, or pass options.metadata`);
   }
+  const text = readEncoderFile(sidecar, 'encoder metadata', MAX_SIDECAR_BYTES).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(sidecar, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new EncoderError(`encoder metadata ${sidecar} is not valid JSON: ${(error as Error).message}`);
   }
@@ -101,7 +118,7 @@ function fixedDim(dim: number | string | undefined): number | undefined {
 async function createEncoder(modelPath: string, options: LoadEncoderOptions): Promise<Encoder> {
   if (!existsSync(modelPath)) throw new EncoderError(`encoder model not found: ${modelPath}`);
   const metadata = options.metadata ? checkedMetadata(options.metadata, `for ${modelPath}`) : readMetadata(modelPath);
-  const bytes = readFileSync(modelPath);
+  const bytes = readEncoderFile(modelPath, 'encoder model');
   const id = createHash('sha256').update(bytes).digest('hex');
   if (metadata.sha256 && metadata.sha256 !== id) {
     throw new EncoderError(`encoder ${modelPath}: sha256 ${id} does not match the metadata's ${metadata.sha256} (stale sidecar? the default one is rebuilt by: npx tsx scripts/build-encoder.ts)`);
@@ -109,8 +126,12 @@ async function createEncoder(modelPath: string, options: LoadEncoderOptions): Pr
   let session: ort.InferenceSession;
   try {
     const threads = options.threads ?? metadata.threads;
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= maxEncoderThreads())) {
+      throw new EncoderError(`encoder ${modelPath}: threads must be a whole number from 1 to ${maxEncoderThreads()} (4 per core), got ${threads}`);
+    }
     session = await ort.InferenceSession.create(bytes, threads ? { intraOpNumThreads: threads } : {});
   } catch (error) {
+    if (error instanceof EncoderError) throw error;
     throw new EncoderError(`encoder ${modelPath} could not be loaded by onnxruntime: ${(error as Error).message}`);
   }
   const { input, output } = metadata;
@@ -131,15 +152,32 @@ async function createEncoder(modelPath: string, options: LoadEncoderOptions): Pr
     }
     modelBatch = fixedDim(shape[0]);
   }
-  const batchSize = modelBatch ?? options.batchSize ?? input.batchSize ?? 64;
   const patches = output.patches;
   const dims = output.dims;
   const perImage = 3 * input.height * input.width;
+  // Large inputs run in smaller batches, so one run's input tensor stays under MAX_INPUT_TENSOR_BYTES.
+  const memoryBatch = Math.max(1, Math.floor(MAX_INPUT_TENSOR_BYTES / (perImage * 4)));
+  const batchSize = modelBatch ?? Math.min(options.batchSize ?? input.batchSize ?? 64, memoryBatch);
 
   const shapeError = (got: readonly number[], count: number) => {
     const skip = output.skipTokens ?? 0;
     const expected = output.layout === 'tokens' ? `[${count}, ${patches + skip}, ${dims}]` : output.layout === 'channels_first' ? `[${count}, ${dims}, h, w] with h * w = ${patches}` : `[${count}, h, w, ${dims}] with h * w = ${patches}`;
     return new EncoderError(`encoder ${modelPath}: output '${output.name}' has shape [${got.join(', ')}], expected ${expected} (layout '${output.layout}')`);
+  };
+
+  /** Throws, naming the model, the output and the image, if the features of images [index, index + count) are not all finite. */
+  const checkFinite = (out: Float32Array, index: number, count: number) => {
+    const size = patches * dims;
+    for (let at = index * size, end = (index + count) * size; at < end; at++) {
+      if (Number.isFinite(out[at])) continue;
+      const image = Math.floor(at / size);
+      const within = at - image * size;
+      throw new EncoderError(
+        `encoder ${modelPath}: output '${output.name}' is ${out[at]} for images[${image}] (patch ${Math.floor(within / dims)}, feature ${within % dims}); ` +
+          'the model must give finite features (check its input mean / std and the model itself)',
+        image,
+      );
+    }
   };
 
   /** Copies one run's output into `out` as [count, P, d] from `index` on. */
@@ -195,6 +233,7 @@ async function createEncoder(modelPath: string, options: LoadEncoderOptions): Pr
           collect(tensor, runCount, full, 0);
           out.set(full.subarray(0, count * patches * dims), startAt * patches * dims);
         }
+        checkFinite(out, startAt, count);
       }
       return out;
     },

@@ -175,7 +175,13 @@ export function loadCheckpoint(checkpointsDir: string, step: number): Omit<Loade
       throw corrupt(file, `part ${partName} is missing`);
     }
     if (content.length !== entry.bytes || sha256(content) !== entry.sha256) throw corrupt(file, `part ${partName} does not match its manifest`);
-    if (entry.kind === 'json') json[partName] = JSON.parse(content.toString('utf8')) as unknown;
+    if (entry.kind === 'json') {
+      try {
+        json[partName] = JSON.parse(content.toString('utf8')) as unknown;
+      } catch {
+        throw corrupt(file, `part ${partName} is not valid JSON`);
+      }
+    }
     else bytes[partName] = new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
   }
   return { ...where, createdAt: String(manifest.createdAt), bytes, json };
@@ -183,21 +189,41 @@ export function loadCheckpoint(checkpointsDir: string, step: number): Omit<Loade
 
 /**
  * The newest intact checkpoint: the one `latest` names if intact, else the newest intact `step-N`
- * folder; null when there is none. Damaged ones are listed in `skipped`.
+ * folder; null when there is none. Damaged ones are listed in `skipped`. Read-only.
+ *
+ * `decode` (optional) turns a checkpoint into what its user needs (weights, optimiser state, ...); a
+ * checkpoint whose parts match the manifest but that `decode` rejects (throws) counts as damaged too, so
+ * the next older intact one is used instead.
  */
-export function readLatestCheckpoint(checkpointsDir: string): LoadedCheckpoint | null {
+export function readLatestCheckpoint<T = undefined>(checkpointsDir: string, decode?: (checkpoint: Omit<LoadedCheckpoint, 'skipped'>) => T): (LoadedCheckpoint & { decoded: T }) | null {
+  return findLatestCheckpoint(checkpointsDir, decode).found;
+}
+
+/** `readLatestCheckpoint`, also telling why each passed-over checkpoint was skipped when none was intact. */
+export function findLatestCheckpoint<T = undefined>(
+  checkpointsDir: string,
+  decode?: (checkpoint: Omit<LoadedCheckpoint, 'skipped'>) => T,
+): { found: (LoadedCheckpoint & { decoded: T }) | null; skipped: string[] } {
   const pointer = readLatestPointer(checkpointsDir);
   const steps = listCheckpointSteps(checkpointsDir);
   const order = pointer !== undefined && steps.includes(pointer) ? [pointer, ...steps.filter((s) => s !== pointer)] : steps;
   const skipped: string[] = [];
   if (pointer !== undefined && !steps.includes(pointer)) skipped.push(`${LATEST_POINTER} names ${stepName(pointer)}, which does not exist`);
   for (const step of order) {
+    let loaded: Omit<LoadedCheckpoint, 'skipped'>;
     try {
-      return { ...loadCheckpoint(checkpointsDir, step), skipped };
+      loaded = loadCheckpoint(checkpointsDir, step);
     } catch (error) {
       if (!(error instanceof RunDirectoryError)) throw error;
       skipped.push(error.message);
+      continue;
+    }
+    try {
+      const decoded = decode ? decode(loaded) : (undefined as T);
+      return { found: { ...loaded, skipped, decoded }, skipped };
+    } catch (error) {
+      skipped.push(`checkpoint ${loaded.relativePath} matches its manifest but cannot be loaded: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return null;
+  return { found: null, skipped };
 }

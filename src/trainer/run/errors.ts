@@ -4,7 +4,15 @@
  */
 
 /** Codes beside the file-system errno codes (ENOSPC, EACCES, EROFS, ...). */
-export type RunDirectoryProblem = 'UNSAFE_PATH' | 'INVALID_INPUT' | 'NOT_A_RUN' | 'RUN_EXISTS' | 'IN_USE' | 'CORRUPT';
+export type RunDirectoryProblem = 'UNSAFE_PATH' | 'INVALID_INPUT' | 'NOT_A_RUN' | 'RUN_EXISTS' | 'IN_USE' | 'CORRUPT' | 'NO_CHECKPOINT' | 'SYMLINK' | 'LOCK';
+
+/** Problems with what the user asked for (a folder that is not a run, a run in use, ...): one line, exit code 2. */
+const USER_PROBLEMS: ReadonlySet<string> = new Set<RunDirectoryProblem>(['UNSAFE_PATH', 'INVALID_INPUT', 'NOT_A_RUN', 'RUN_EXISTS', 'IN_USE', 'NO_CHECKPOINT', 'SYMLINK']);
+
+/** Whether `error` is a RunDirectoryError about the user's request rather than a failure of the disk or a bug. */
+export function isUserRunProblem(error: unknown): boolean {
+  return error instanceof RunDirectoryError && USER_PROBLEMS.has(error.code);
+}
 
 export class RunDirectoryError extends Error {
   /** The file or folder concerned. */
@@ -32,6 +40,7 @@ const CAUSES: Readonly<Record<string, string>> = {
   EEXIST: 'it already exists',
   EMFILE: 'too many files are open',
   EIO: 'the disk reported an input/output error',
+  ELOOP: 'it is a symbolic link, which a run folder may not hold',
 };
 
 const HINTS: Readonly<Record<string, string>> = {

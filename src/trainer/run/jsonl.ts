@@ -11,6 +11,10 @@ import { toBytes, writeAll, writeBytesAtomic } from './atomic.js';
 import { fsFailure, guardFs } from './errors.js';
 
 const NEWLINE = 0x0a;
+/** O_NOFOLLOW where the platform has it: a run file that is a symbolic link is refused (ELOOP), never followed. */
+const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+/** Open flags to append to a file without following a symbolic link. */
+export const APPEND_NOFOLLOW = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | NOFOLLOW;
 const CHUNK = 64 * 1024;
 
 /** Serialises records as JSON Lines; every record must be JSON data. */
@@ -28,7 +32,7 @@ export function toJsonLines(file: string, records: readonly unknown[]): string {
 export function appendJsonl(file: string, records: readonly unknown[], durable = true): void {
   const bytes = toBytes(toJsonLines(file, records));
   guardFs('append to', file, () => {
-    const fd = fs.openSync(file, 'a', 0o644);
+    const fd = fs.openSync(file, APPEND_NOFOLLOW, 0o644);
     try {
       writeAll(fd, bytes);
       if (durable) fs.fdatasyncSync(fd);
@@ -130,7 +134,7 @@ function intactEnd(fd: number, size: number): number {
 /** Cuts a torn tail (no trailing newline, or unparsable last lines); returns the bytes cut. */
 export function repairTornTail(file: string): number {
   return guardFs('repair', file, () => {
-    const fd = fs.openSync(file, 'r+');
+    const fd = fs.openSync(file, fs.constants.O_RDWR | NOFOLLOW);
     try {
       const size = fs.fstatSync(fd).size;
       const end = intactEnd(fd, size);

@@ -8,12 +8,14 @@
  *   metrics.jsonl          one line per step: {"step": 1, "elapsedMs": ..., "actor/pg_loss": ..., ...}
  *   validation.jsonl       one line per validation: {"step", "accuracy", "reward", "perLevel"?}
  *   interventions.jsonl    one line per applied control: {"step", "at", "kind", "controlId", "control"}
- *   rollouts/step-000001.jsonl   one RolloutGroup (src/protocol) per line
- *   images/                PNGs written by the task suite, referenced by RolloutGroup.image
+ *   rollouts/step-000010.jsonl   one RolloutGroup (src/protocol) per line, for the steps kept (every
+ *                          config.rolloutsEvery-th, the last, any intervened on: ./retention.ts)
+ *   images/                PNGs written by the task suite, referenced by RolloutGroup.image (those of kept steps)
  *   checkpoints/step-000010/     manifest.json + the parts; `checkpoints/latest` names the newest
  *   trainer.log            plain text, one line per log message
  * ```
- * Names starting with `.tmp-` are unfinished writes; opening a run removes them.
+ * Names starting with `.tmp-` are unfinished writes; resuming a run removes them. A run folder holds no
+ * symbolic links (the trainer refuses one that does).
  */
 import { RunDirectoryError } from './errors.js';
 

@@ -5,17 +5,23 @@
  * rollouts of a step, images, checkpoints), so a crash or a full disk never leaves a half-written
  * config or checkpoint. Failures are RunDirectoryErrors naming the file and the cause.
  *
- * Resume, in order: `open` (removes unfinished `.tmp-` writes) -> `repairTornLines` ->
- * `readLatestCheckpoint` -> `truncateAfterStep(checkpoint.step)`; `prepareResume` does all four.
+ * Resume: `open` (read-only: checks that the folder is a run and holds no symbolic link) ->
+ * `prepareResume`, which finds the newest intact checkpoint first, refuses (NO_CHECKPOINT) without
+ * changing a byte when there is none but the run has history, and only then removes unfinished `.tmp-`
+ * writes, cuts torn lines and removes everything after the checkpoint's step.
+ *
+ * A run folder never makes the trainer write, truncate or delete outside it: a symbolic link anywhere in
+ * it is refused on open/create (SYMLINK), appends open with O_NOFOLLOW, and atomic writes replace a link
+ * rather than follow it. Whether a trainer is alive on a run is decided by the run lock (./lock.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Control, type RolloutGroup, type ValidationEvent, controlKindOf, parseRolloutGroup } from '../../protocol/index.js';
 import type { ControlKind } from '../../protocol/index.js';
 import { removeQuietly, writeBytesAtomic, writeJsonAtomic } from './atomic.js';
-import { type CheckpointInfo, type CheckpointPart, type LoadedCheckpoint, listCheckpointSteps, readLatestCheckpoint, readLatestPointer, writeCheckpoint } from './checkpoints.js';
+import { type CheckpointInfo, type CheckpointPart, type LoadedCheckpoint, findLatestCheckpoint, listCheckpointSteps, readLatestCheckpoint, readLatestPointer, writeCheckpoint } from './checkpoints.js';
 import { RunDirectoryError, fsFailure, guardFs } from './errors.js';
-import { appendJsonl, filterJsonl, readJsonl, repairTornTail } from './jsonl.js';
+import { APPEND_NOFOLLOW, appendJsonl, filterJsonl, readJsonl, repairTornTail } from './jsonl.js';
 import {
   CHECKPOINTS_DIR,
   CONFIG_FILE,
@@ -35,13 +41,18 @@ import {
   stepOfName,
 } from './layout.js';
 import { checkName, resolveInside } from './paths.js';
-import { type RunState, type RunStatus, asRunStatus, isProcessAlive } from './status.js';
+import { type RunState, type RunStatus, asRunStatus } from './status.js';
 
 export interface RunDirectoryOptions {
   /** Checkpoints kept on disk (the newest ones); default 3. */
   keepCheckpoints?: number;
-  /** Open even if status.json says another live process is training this run. */
-  ignoreInUse?: boolean;
+}
+
+export interface ResumeOptions<T> {
+  /** Without an intact checkpoint, start again from step 0 and delete the run's history (else: NO_CHECKPOINT). */
+  fromScratch?: boolean;
+  /** Turns a checkpoint into what the trainer needs; a checkpoint it rejects counts as damaged (see readLatestCheckpoint). */
+  decode?: (checkpoint: Omit<LoadedCheckpoint, 'skipped'>) => T;
 }
 
 /** One line of metrics.jsonl: the step, then metrics named as in verl. Non-finite values are stored as null. */
@@ -78,11 +89,56 @@ export interface TruncateReport {
   checkpointStepsRemoved: number[];
 }
 
-export interface ResumePlan {
+export interface ResumePlan<T = undefined> {
+  /** Unfinished `.tmp-` writes that were removed, relative. */
+  leftovers: string[];
   repair: RepairReport;
-  /** Null when the run has no intact checkpoint: it starts again from step 0. */
-  checkpoint: LoadedCheckpoint | null;
+  /** Null when the run has no intact checkpoint and nothing to lose, or `fromScratch` was given: it starts again from step 0. */
+  checkpoint: (LoadedCheckpoint & { decoded: T }) | null;
+  /** Damaged checkpoints passed over (also when none was intact). */
+  skipped: string[];
   truncate: TruncateReport;
+}
+
+/** The subfolders of a run. */
+const RUN_FOLDERS = [ROLLOUTS_DIR, IMAGES_DIR, CHECKPOINTS_DIR] as const;
+
+/** The first symbolic link inside `dir` (relative), walking every folder without following links; undefined if none. */
+function findSymlink(dir: string, relative = ''): string | undefined {
+  let entries: fs.Dirent[];
+  const folder = relative ? path.join(dir, relative) : dir;
+  try {
+    entries = fs.readdirSync(folder, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fsFailure('list', folder, error);
+  }
+  for (const entry of entries) {
+    const name = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isSymbolicLink()) return name;
+    if (entry.isDirectory()) {
+      const inner = findSymlink(dir, name);
+      if (inner !== undefined) return inner;
+    }
+  }
+  return undefined;
+}
+
+/** Throws SYMLINK when the folder holds a symbolic link anywhere. */
+function refuseSymlinks(dir: string): void {
+  const link = findSymlink(dir);
+  if (link === undefined) return;
+  let target = '';
+  try {
+    target = ` -> ${fs.readlinkSync(path.join(dir, link))}`;
+  } catch {
+    // The target is only for the message.
+  }
+  throw new RunDirectoryError(
+    path.join(dir, link),
+    'SYMLINK',
+    `${dir} holds a symbolic link, ${link}${target}; a run folder may hold only plain files and folders (the trainer never writes through a link). Replace the link with a copy of what it points to, or remove it; nothing was changed`,
+  );
 }
 
 const DEFAULT_KEEP_CHECKPOINTS = 3;
@@ -112,14 +168,24 @@ export class RunDirectory {
     return resolveInside(runsFolder, checkName(name, 'run name'), 'run name');
   }
 
+  /**
+   * Read-only: the path of a new run `runsFolder/name`, after checking the name, that no run is there
+   * (RUN_EXISTS) and that an existing folder there holds no symbolic link (SYMLINK).
+   */
+  static checkNewRun(runsFolder: string, name: string): string {
+    const dir = RunDirectory.runPath(runsFolder, name);
+    if (fs.existsSync(path.join(dir, CONFIG_FILE)) || fs.existsSync(path.join(dir, STATUS_FILE))) {
+      throw new RunDirectoryError(dir, 'RUN_EXISTS', `A run named ${JSON.stringify(name)} already exists in ${path.resolve(runsFolder)}; resume it (--resume ${dir}) or choose another name`);
+    }
+    if (fs.existsSync(dir)) refuseSymlinks(dir);
+    return dir;
+  }
+
   /** Creates a new run: its folders, config.json and a `running` status at step 0. */
   static create(runsFolder: string, name: string, config: unknown, options: RunDirectoryOptions = {}): RunDirectory {
-    const dir = RunDirectory.runPath(runsFolder, name);
+    const dir = RunDirectory.checkNewRun(runsFolder, name);
     const run = new RunDirectory(dir, options);
     const existed = fs.existsSync(dir);
-    if (existed && fs.existsSync(path.join(dir, CONFIG_FILE))) {
-      throw new RunDirectoryError(dir, 'RUN_EXISTS', `A run named ${JSON.stringify(name)} already exists in ${path.resolve(runsFolder)}; resume it or choose another name`);
-    }
     try {
       for (const sub of ['', ROLLOUTS_DIR, IMAGES_DIR, CHECKPOINTS_DIR]) {
         const folder = path.join(dir, sub);
@@ -135,19 +201,42 @@ export class RunDirectory {
   }
 
   /**
-   * Opens an existing run to resume it: checks it is a run and that no other live trainer holds it,
-   * and removes unfinished `.tmp-` writes left by a crash.
+   * Throws NOT_A_RUN unless `dir` is a run folder: a folder with a config.json and a status.json of the
+   * format (what `create` writes first). Read-only.
+   */
+  static checkIsRun(dir: string): void {
+    const absolute = path.resolve(dir);
+    const notARun = (problem: string) =>
+      new RunDirectoryError(absolute, 'NOT_A_RUN', `${absolute} is not a Durian run folder: ${problem} (a run holds the config.json and status.json that durian train writes); nothing was changed. Start a new run with --out instead`);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(absolute);
+    } catch {
+      throw notARun('it does not exist');
+    }
+    if (!stat.isDirectory()) throw notARun('it is not a folder');
+    for (const file of [CONFIG_FILE, STATUS_FILE]) {
+      const entry = fs.lstatSync(path.join(absolute, file), { throwIfNoEntry: false });
+      if (!entry) throw notARun(`it has no ${file}`);
+      if (!entry.isFile()) throw notARun(`its ${file} is not a plain file`);
+    }
+    let status: RunStatus | null = null;
+    try {
+      status = asRunStatus(JSON.parse(fs.readFileSync(path.join(absolute, STATUS_FILE), 'utf8')));
+    } catch {
+      status = null;
+    }
+    if (!status) throw notARun(`its ${STATUS_FILE} is not a run status ({state, step, pid, updatedAt})`);
+  }
+
+  /**
+   * Opens an existing run to resume it, read-only: checks it is a run folder and holds no symbolic link.
+   * The caller holds the run's lock (./lock.ts) so no other trainer works on it.
    */
   static open(dir: string, options: RunDirectoryOptions = {}): RunDirectory {
-    const run = new RunDirectory(path.resolve(dir), options);
-    if (!fs.existsSync(path.join(run.dir, CONFIG_FILE))) {
-      throw new RunDirectoryError(run.dir, 'NOT_A_RUN', `${run.dir} is not a run directory (it has no ${CONFIG_FILE})`);
-    }
-    const status = run.readStatus();
-    if (!options.ignoreInUse && status && (status.state === 'running' || status.state === 'paused') && status.pid !== process.pid && isProcessAlive(status.pid)) {
-      throw new RunDirectoryError(run.dir, 'IN_USE', `Run ${run.name} is being trained by process ${status.pid}; stop it first (or, if that process is not a trainer, open with ignoreInUse)`);
-    }
-    run.removeLeftovers();
+    RunDirectory.checkIsRun(dir);
+    const run = new RunDirectory(fs.realpathSync(path.resolve(dir)), options);
+    refuseSymlinks(run.dir);
     return run;
   }
 
@@ -269,6 +358,12 @@ export class RunDirectory {
     return full;
   }
 
+  /** Deletes an image (a path relative to the run, inside `images/`); a missing one is fine. */
+  removeImage(relative: string): void {
+    const file = this.resolveImage(relative);
+    guardFs('delete', file, () => fs.rmSync(file, { force: true }));
+  }
+
   writeStatus(state: RunState, step: number, message?: string): void {
     const status: RunStatus = { state, step: checkStep(step), pid: process.pid, updatedAt: new Date().toISOString(), ...(message ? { message } : {}) };
     writeJsonAtomic(this.resolve(STATUS_FILE), status);
@@ -287,7 +382,14 @@ export class RunDirectory {
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
     const file = this.resolve(LOG_FILE);
     const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message.replace(/\r?\n/g, '\n    ')}\n`;
-    guardFs('append to', file, () => fs.appendFileSync(file, line));
+    guardFs('append to', file, () => {
+      const fd = fs.openSync(file, APPEND_NOFOLLOW, 0o644);
+      try {
+        fs.writeSync(fd, line);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
   }
 
   // ---- checkpoints ----
@@ -376,11 +478,48 @@ export class RunDirectory {
     return report;
   }
 
-  /** The whole resume sequence after `open`: repair, load the latest intact checkpoint, truncate after it. */
-  prepareResume(): ResumePlan {
+  /**
+   * What a restart from step 0 would delete: records of steps after 0, rollouts files, checkpoint folders
+   * (relative names with counts, for a message); empty when there is nothing to lose.
+   */
+  historyAfterStepZero(): string[] {
+    const history: string[] = [];
+    for (const relative of STEP_LOGS) {
+      const later = readJsonl(this.resolve(relative)).records.filter((r) => isRecordWithStep(r) && r.step > 0).length;
+      if (later > 0) history.push(`${later} ${later === 1 ? 'line' : 'lines'} of ${relative}`);
+    }
+    const rollouts = this.listRolloutSteps().filter((s) => s > 0).length;
+    if (rollouts > 0) history.push(`${rollouts} ${rollouts === 1 ? 'file' : 'files'} in ${ROLLOUTS_DIR}/`);
+    const checkpoints = this.listCheckpoints().length;
+    if (checkpoints > 0) history.push(`${checkpoints} damaged ${checkpoints === 1 ? 'checkpoint' : 'checkpoints'}`);
+    return history;
+  }
+
+  /**
+   * The whole resume sequence after `open`: find the newest intact checkpoint (read-only); without one,
+   * refuse (NO_CHECKPOINT, nothing changed) if the run has history, unless `fromScratch`; then remove
+   * unfinished writes, cut torn lines and remove everything after the checkpoint's step.
+   */
+  prepareResume<T = undefined>(options: ResumeOptions<T> = {}): ResumePlan<T> {
+    const { found, skipped } = findLatestCheckpoint(this.resolve(CHECKPOINTS_DIR), options.decode);
+    if (!found && !options.fromScratch) {
+      const history = this.historyAfterStepZero();
+      if (history.length > 0) {
+        const damage = skipped.length > 0 ? skipped.join('; ') : 'it has no checkpoint';
+        throw new RunDirectoryError(
+          this.dir,
+          'NO_CHECKPOINT',
+          `Cannot resume ${this.dir}: no intact checkpoint (${damage}), but it holds ${history.join(', ')}. Nothing was changed. To start it over from step 0, deleting that history, run: durian train --resume ${this.dir} --from-scratch (or start a new run with --out)`,
+        );
+      }
+    }
+    for (const sub of RUN_FOLDERS) {
+      const folder = this.resolve(sub);
+      guardFs('create the folder', folder, () => fs.mkdirSync(folder, { recursive: true }));
+    }
+    const leftovers = this.removeLeftovers();
     const repair = this.repairTornLines();
-    const checkpoint = this.readLatestCheckpoint();
-    const truncate = this.truncateAfterStep(checkpoint?.step ?? 0);
-    return { repair, checkpoint, truncate };
+    const truncate = this.truncateAfterStep(found?.step ?? 0);
+    return { leftovers, repair, checkpoint: found, skipped, truncate };
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import * as esbuild from 'esbuild';
-import { BackendError, selectBackend } from '../../../src/trainer/backend/index.js';
+import { BackendError, backendDetails, backendSummary, selectBackend } from '../../../src/trainer/backend/index.js';
 
 const root = path.resolve(__dirname, '../../..');
 
@@ -17,6 +17,18 @@ describe('selectBackend', () => {
     assert.match(info.device, /^CPU \(wasm/);
     assert.deepEqual(info.tried.map((t) => [t.name, t.ok]), [['tfjs-node-gpu', false], ['tfjs-node', false], ['wasm', true]]);
     for (const failed of info.tried.slice(0, 2)) assert.match(failed.reason, /not installed/);
+  });
+
+  it('says "not installed" in one quiet line and keeps the module errors for the debug log', async () => {
+    const info = await selectBackend();
+    const summary = backendSummary(info);
+    assert.match(summary, /^backend wasm \(CPU \(wasm[^)]*\)\); tried tfjs-node-gpu: not installed, tfjs-node: not installed, wasm: ok$/);
+    assert.doesNotMatch(summary, /Cannot find module/);
+    assert.equal(
+      backendDetails(info),
+      "backend attempts: tfjs-node-gpu: Cannot find module '@tensorflow/tfjs-node-gpu'; tfjs-node: Cannot find module '@tensorflow/tfjs-node'",
+    );
+    assert.equal(backendDetails(await selectBackend({ backend: 'wasm' })), undefined, 'nothing more to say when nothing failed');
   });
 
   it('the wasm matmul override gives the same numbers with transpose flags', async () => {

@@ -46,7 +46,7 @@ describe('decodeImage', () => {
   it('names what is wrong with bytes that are not PNG or JPEG', () => {
     assert.throws(() => decodeImage(new Uint8Array(0)), /empty/);
     assert.throws(() => decodeImage(Buffer.from('GIF89a......')), (e: Error) => e instanceof ImageDecodeError && /GIF is not supported/.test(e.message));
-    assert.throws(() => decodeImage(Buffer.from('hello world')), /not a PNG or JPEG \(first bytes 68 65/);
+    assert.throws(() => decodeImage(Buffer.from('hello world')), (e: Error) => /not a PNG or JPEG/.test(e.message) && !/68 65|hello/.test(e.message), 'the bytes of the file are never echoed');
     assert.throws(() => decodeImage(FIXTURE_IMAGES.rgb.subarray(0, 40)), /undecodable PNG/);
     assert.throws(() => decodeImage(FIXTURE_IMAGES.colourJpeg.subarray(0, 30)), /undecodable JPEG/);
   });
@@ -121,7 +121,7 @@ describe('loadDataset: JSON', () => {
     writeFileSync(path.join(dir, 'broken.json'), '[{"a": 1},');
     await assert.rejects(loadDataset(path.join(dir, 'object.json')), (e: Error) => e instanceof DatasetError && /object\.json: must hold a JSON array/.test(e.message));
     await assert.rejects(loadDataset(path.join(dir, 'broken.json')), /broken\.json: is not valid JSON/);
-    await assert.rejects(loadDataset(path.join(dir, 'none.json')), /none\.json: cannot read/);
+    await assert.rejects(loadDataset(path.join(dir, 'none.json')), /none\.json: does not exist/);
     await assert.rejects(loadDataset(path.join(dir, 'rows.csv')), /cannot tell the format/);
   });
 });

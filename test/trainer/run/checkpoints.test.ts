@@ -47,7 +47,7 @@ describe('writeCheckpoint / readLatestCheckpoint', () => {
     assert.deepEqual(entries(path.join(run.dir, 'checkpoints')), ['latest', 'step-000010']);
   });
 
-  it('survives a crash mid-write: the leftover .tmp- folder is ignored, then cleaned on open', () => {
+  it('survives a crash mid-write: the leftover .tmp- folder is ignored, then cleaned on resume', () => {
     const run = newRun();
     run.writeCheckpoint(10, { 'weights.bin': weightsOf(10) });
     // The process died while writing step 20: half a weights file, no manifest, no rename.
@@ -56,6 +56,7 @@ describe('writeCheckpoint / readLatestCheckpoint', () => {
     fs.writeFileSync(path.join(staging, 'weights.bin'), weightsOf(20).subarray(0, 300));
     assert.equal(run.readLatestCheckpoint()?.step, 10);
     const reopened = RunDirectory.open(run.dir);
+    reopened.prepareResume();
     assert.deepEqual(entries(path.join(run.dir, 'checkpoints')), ['latest', 'step-000010']);
     const loaded = reopened.readLatestCheckpoint();
     assert.equal(loaded?.step, 10);

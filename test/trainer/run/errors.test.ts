@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { RunDirectory, RunDirectoryError } from '../../../src/trainer/run/index.js';
+import { appendJsonl } from '../../../src/trainer/run/jsonl.js';
 import { entries, errnoError, runError, tempRunsFolder } from './helpers.js';
 
 describe('file-system failures', () => {
@@ -23,10 +24,9 @@ describe('file-system failures', () => {
   });
 
   it('reports a full disk on append with a real ENOSPC from /dev/full', { skip: !fs.existsSync('/dev/full') }, () => {
-    const run = RunDirectory.create(tempRunsFolder(), 'full', {});
-    fs.symlinkSync('/dev/full', path.join(run.dir, 'metrics.jsonl'));
-    const error = runError(() => run.appendMetrics(1, { 'actor/pg_loss': 0.1 }), 'ENOSPC');
-    assert.match(error.message, /^Could not append to .*metrics\.jsonl: the disk is full \(ENOSPC\)\. Free some disk space/);
+    // A run folder never writes through a link (see symlinks.test.ts), so the JSONL writer is pointed at the device itself.
+    const error = runError(() => appendJsonl('/dev/full', [{ step: 1, 'actor/pg_loss': 0.1 }]), 'ENOSPC');
+    assert.match(error.message, /^Could not append to \/dev\/full: the disk is full \(ENOSPC\)\. Free some disk space/);
   });
 
   it('keeps the old config when rewriting it hits a full disk', (t) => {

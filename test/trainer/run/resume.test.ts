@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { CONTROL } from '../../../src/protocol/index.js';
 import { RunDirectory } from '../../../src/trainer/run/index.js';
 import { sampleGroup } from '../../protocol/samples.js';
-import { entries, tempRunsFolder } from './helpers.js';
+import { entries, runError, tempRunsFolder } from './helpers.js';
 
 function trainedRun(steps: number, checkpointEvery: number, keepCheckpoints = 3): RunDirectory {
   const run = RunDirectory.create(tempRunsFolder(), 'resume', { steps: 100 }, { keepCheckpoints });
@@ -105,8 +105,9 @@ describe('prepareResume', () => {
     const staging = path.join(run.dir, 'checkpoints', '.tmp-step-000015');
     fs.mkdirSync(staging);
     const resumed = RunDirectory.open(run.dir);
-    assert.equal(fs.existsSync(staging), false);
+    assert.equal(fs.existsSync(staging), true, 'open alone changes nothing');
     const plan = resumed.prepareResume();
+    assert.equal(fs.existsSync(staging), false);
     assert.equal(plan.repair.bytesCut, '{"step":14,'.length);
     assert.equal(plan.checkpoint?.step, 10);
     assert.deepEqual(plan.checkpoint?.bytes['weights.bin'], Uint8Array.of(10));
@@ -114,10 +115,57 @@ describe('prepareResume', () => {
     assert.equal(resumed.readMetrics().at(-1)?.step, 10);
   });
 
-  it('starts again from step 0 without a checkpoint', () => {
+  it('refuses to resume without an intact checkpoint when steps would be lost, changing nothing', () => {
     const run = trainedRun(3, 100);
-    const plan = RunDirectory.open(run.dir).prepareResume();
+    const before = snapshot(run.dir);
+    const error = runError(() => RunDirectory.open(run.dir).prepareResume(), 'NO_CHECKPOINT');
+    assert.match(error.message, /no intact checkpoint \(it has no checkpoint\), but it holds 3 lines of metrics\.jsonl.*Nothing was changed.*--from-scratch/);
+    assert.deepEqual(snapshot(run.dir), before);
+  });
+
+  it('names the damaged checkpoints it refuses to resume from', () => {
+    const run = trainedRun(13, 5);
+    for (const step of ['step-000005', 'step-000010']) fs.writeFileSync(path.join(run.dir, 'checkpoints', step, 'weights.bin'), 'x');
+    const before = snapshot(run.dir);
+    const error = runError(() => RunDirectory.open(run.dir).prepareResume(), 'NO_CHECKPOINT');
+    assert.match(error.message, /checkpoints\/step-000010 is damaged: part weights\.bin does not match its manifest; .*step-000005 is damaged/);
+    assert.deepEqual(snapshot(run.dir), before);
+  });
+
+  it('starts again from step 0 without a checkpoint when asked to (fromScratch), or when there is nothing to lose', () => {
+    const run = trainedRun(3, 100);
+    const plan = RunDirectory.open(run.dir).prepareResume({ fromScratch: true });
     assert.equal(plan.checkpoint, null);
     assert.deepEqual(run.readMetrics(), []);
+    assert.equal(RunDirectory.open(run.dir).prepareResume().checkpoint, null, 'an empty run resumes from 0 without asking');
+  });
+
+  it('falls back to an older checkpoint when the newest matches its manifest but cannot be decoded', () => {
+    const run = trainedRun(13, 5);
+    const decode = (checkpoint: { bytes: Record<string, Uint8Array> }) => {
+      if (checkpoint.bytes['weights.bin'][0] === 10) throw new Error('weights.bin holds 1 value, the model needs 2');
+      return checkpoint.bytes['weights.bin'][0];
+    };
+    const plan = RunDirectory.open(run.dir).prepareResume({ decode });
+    assert.equal(plan.checkpoint?.step, 5);
+    assert.equal(plan.checkpoint?.decoded, 5);
+    assert.match(plan.skipped.join('\n'), /step-000010 matches its manifest but cannot be loaded: weights\.bin holds 1 value/);
+    assert.equal(run.readMetrics().at(-1)?.step, 5);
   });
 });
+
+/** Every file under `dir` with its bytes (folders as names), for "nothing changed" checks. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (relative: string) => {
+    for (const entry of fs.readdirSync(path.join(dir, relative), { withFileTypes: true })) {
+      const name = path.join(relative, entry.name);
+      if (entry.isDirectory()) {
+        out[`${name}/`] = '';
+        walk(name);
+      } else out[name] = fs.readFileSync(path.join(dir, name)).toString('base64');
+    }
+  };
+  walk('');
+  return out;
+}

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CONTROL } from '../../../src/protocol/index.js';
-import { RunDirectory } from '../../../src/trainer/run/index.js';
+import { RunDirectory, RunDirectoryError, acquireRunLock, runLockHolder } from '../../../src/trainer/run/index.js';
 import { sampleGroup } from '../../protocol/samples.js';
 import { entries, runError, tempRunsFolder } from './helpers.js';
 
@@ -54,23 +54,48 @@ describe('creating and opening a run', () => {
     assert.deepEqual(entries(path.dirname(runs)).includes('escape'), false);
   });
 
-  it('opens only real runs, and not one another live trainer holds', () => {
+  it('opens only real runs; a live pid in status.json (reused by another process) does not block it', () => {
     const runs = tempRunsFolder();
     runError(() => RunDirectory.open(runs), 'NOT_A_RUN');
     const run = RunDirectory.create(runs, 'held', CONFIG);
     fs.writeFileSync(path.join(run.dir, 'status.json'), JSON.stringify({ state: 'running', step: 3, pid: process.ppid, updatedAt: new Date().toISOString() }));
-    const error = runError(() => RunDirectory.open(run.dir), 'IN_USE');
-    assert.match(error.message, new RegExp(`process ${process.ppid}`));
-    assert.equal(RunDirectory.open(run.dir, { ignoreInUse: true }).dir, run.dir);
+    assert.equal(RunDirectory.open(run.dir).dir, fs.realpathSync(run.dir));
   });
 
-  it('removes unfinished writes when opened', () => {
+  it('refuses a folder that only holds a config.json, without writing to it', () => {
+    const runs = tempRunsFolder();
+    const folder = path.join(runs, 'project');
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'config.json'), '{"name": "some other tool"}\n');
+    const error = runError(() => RunDirectory.open(folder), 'NOT_A_RUN');
+    assert.match(error.message, /it has no status\.json/);
+    fs.writeFileSync(path.join(folder, 'status.json'), '{"ok": true}');
+    runError(() => RunDirectory.open(folder), 'NOT_A_RUN');
+    assert.deepEqual(entries(folder), ['config.json', 'status.json']);
+  });
+
+  it('decides "a trainer is alive on this run" by a lock the kernel releases, not by a pid', async () => {
+    const runs = tempRunsFolder();
+    const run = RunDirectory.create(runs, 'locked', CONFIG);
+    assert.equal(await runLockHolder(run.dir), null);
+    const lock = await acquireRunLock(run.dir);
+    assert.equal(await runLockHolder(run.dir), process.pid);
+    await assert.rejects(acquireRunLock(run.dir), (error: unknown) => error instanceof RunDirectoryError && error.code === 'IN_USE' && new RegExp(`process ${process.pid}`).test(error.message));
+    lock.release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    (await acquireRunLock(run.dir)).release();
+    assert.deepEqual(entries(run.dir).filter((n) => !['config.json', 'status.json', 'rollouts', 'images', 'checkpoints'].includes(n)), [], 'the lock writes nothing in the run');
+  });
+
+  it('removes unfinished writes when resumed', () => {
     const runs = tempRunsFolder();
     const run = RunDirectory.create(runs, 'leftovers', CONFIG);
     fs.writeFileSync(path.join(run.dir, '.tmp-status.json.123.1'), '{"sta');
     fs.mkdirSync(path.join(run.dir, 'checkpoints', '.tmp-step-000020'));
     fs.writeFileSync(path.join(run.dir, 'rollouts', '.tmp-step-000001.jsonl.9.9'), '');
     const reopened = RunDirectory.open(run.dir);
+    assert.equal(entries(path.join(run.dir, 'checkpoints')).length, 1, 'open alone changes nothing');
+    assert.deepEqual(reopened.prepareResume().leftovers.sort(), ['.tmp-status.json.123.1', 'checkpoints/.tmp-step-000020', 'rollouts/.tmp-step-000001.jsonl.9.9']);
     assert.deepEqual(reopened.removeLeftovers(), []);
     assert.deepEqual(entries(path.join(run.dir, 'checkpoints')), []);
     assert.deepEqual(entries(run.dir).filter((n) => n.startsWith('.tmp-')), []);

@@ -1,0 +1,43 @@
+/** Ctrl+C during `durian train` (the real CLI bundle and trainer): the progress bar ends where the run stopped. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+
+const root = path.resolve(__dirname, '../..');
+const cli = path.join(root, 'dist/cli.js');
+
+describe('durian train, interrupted', () => {
+  it('stops after the current step on SIGINT and its last bar line shows that step of 200, not 200/200', { timeout: 300_000 }, async () => {
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'durian-interrupt-')), 'run');
+    try {
+      const child = spawn(process.execPath, [cli, 'train', '--config', path.join(root, 'examples/small-session.durian.json'), '--steps', '200', '--out', out], { cwd: root });
+      let stdout = '';
+      let stderr = '';
+      let interrupted = false;
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // The first bar line comes with the first step: interrupt then, like a user pressing Ctrl+C.
+        if (!interrupted && /train \[[#-]+\] \d+\/200/.test(stderr)) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.ok(interrupted, `the trainer never reached its first step:\n${stderr}`);
+      assert.equal(code, 0, stderr);
+      const stopped = /run stopped at step (\d+)/.exec(stdout);
+      assert.ok(stopped, stdout);
+      const step = Number(stopped[1]);
+      assert.ok(step < 200, `stopped at ${step}`);
+      const bars = [...stderr.matchAll(/train \[[#-]+\] (\d+)\/200/g)].map((m) => Number(m[1]));
+      assert.equal(bars[bars.length - 1], step, `the last bar line says ${bars[bars.length - 1]}/200, the run stopped at ${step}`);
+      assert.ok(!stderr.includes('200/200'), 'the bar never claims the whole run');
+    } finally {
+      rmSync(path.dirname(out), { recursive: true, force: true });
+    }
+  });
+});
