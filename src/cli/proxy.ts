@@ -28,7 +28,7 @@ import { type Task, evaluateProgram, parseResponse } from '../trainer/tasks/inde
 import { ProgressBar, formatTable } from './progress.js';
 import { defaultCacheDir } from './score.js';
 
-export const PROXY_HELP = `durian proxy [--n 2000] [--seed 1] [--out FILE] [--cache-dir DIR]
+const PROXY_HELP = `durian proxy [--n 2000] [--seed 1] [--out FILE] [--cache-dir DIR]
 
 On n validation tasks of the built-in suite: Spearman's rank correlation between visual entropy and the
 generator's perceptual level (0..3), and the base policy's (greedy) wrong answers split into perceptual
@@ -39,7 +39,7 @@ cached as in training (same seed -> same policy). --out writes everything as JSO
 export type ErrorType = 'perceptual' | 'reasoning' | 'unattributed';
 
 /** Classifies a wrong answer (see the file comment); null when the answer is right. */
-export function classifyError(task: Pick<Task, 'program' | 'objects' | 'answer'>, tokens: ArrayLike<number>): ErrorType | null {
+function classifyError(task: Pick<Task, 'program' | 'objects' | 'answer'>, tokens: ArrayLike<number>): ErrorType | null {
   const parsed = parseResponse(tokens);
   if (parsed.finalAnswer === task.answer) return null;
   if (parsed.form === null || parsed.finalAnswer === null) return 'unattributed';
@@ -129,7 +129,7 @@ function bucketRows(records: readonly ProxyTaskRecord[], score: (r: ProxyTaskRec
 }
 
 /** The numbers of the report from per-task records (pure; tested without a policy). */
-export function proxyReport(records: readonly ProxyTaskRecord[], meta: Pick<ProxyReport, 'n' | 'seed' | 'encoder' | 'basePolicy'>): ProxyReport {
+function proxyReport(records: readonly ProxyTaskRecord[], meta: Pick<ProxyReport, 'n' | 'seed' | 'encoder' | 'basePolicy'>): ProxyReport {
   const errors: Record<ErrorType, number> = { perceptual: 0, reasoning: 0, unattributed: 0 };
   for (const r of records) if (r.error) errors[r.error]++;
   const perLevel = [0, 1, 2, 3].map((level) => {
@@ -160,7 +160,7 @@ export function proxyReport(records: readonly ProxyTaskRecord[], meta: Pick<Prox
 
 const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-export function proxyTables(report: ProxyReport): string[] {
+function proxyTables(report: ProxyReport): string[] {
   const bucketTable = (rows: BucketRow[], score: 'entropy' | 'confidence') =>
     formatTable([
       [`${score} bucket`, 'tasks', `mean ${score}`, 'mean perc. level', 'accuracy', 'wrong', 'perceptual', 'reasoning', 'unattributed'],

@@ -16,7 +16,7 @@ import { readEncoderFile } from '../trainer/encoder/encoder.js';
 import { writeBytesAtomic } from '../trainer/run/atomic.js';
 import { ProgressBar, formatNumber } from './progress.js';
 
-export const SCORE_HELP = `durian score DATASET [options]
+const SCORE_HELP = `durian score DATASET [options]
 
 Visual entropy and perceptual bucket of every row of a JSON, JSON Lines or Parquet dataset (rows like
 {"images": [...], "problem": ..., "answer": ...}; images as paths relative to the dataset file or embedded
@@ -43,7 +43,7 @@ rows (row number, file, reason) go to stderr.
   --output-name N --output-layout tokens|channels_first|channels_last --patches P --dims D --skip-tokens K
   --batch N              images per encoder run (default: the encoder's)`;
 
-export const SCORE_OPTIONS = {
+const SCORE_OPTIONS = {
   out: { type: 'string' },
   'image-field': { type: 'string' },
   'problem-field': { type: 'string' },
@@ -241,7 +241,7 @@ const ENCODER_FLAGS = ['input-name', 'input-size', 'layout', 'mean', 'std', 'out
  * The metadata of a user's encoder: its sidecar (MODEL.json) if there is one, with any flags applied on top;
  * without a sidecar the flags must describe it (names default to the model's only input / output).
  */
-export async function encoderMetadataFromFlags(modelPath: string, values: ScoreValues): Promise<EncoderMetadata | undefined> {
+async function encoderMetadataFromFlags(modelPath: string, values: ScoreValues): Promise<EncoderMetadata | undefined> {
   const given = ENCODER_FLAGS.filter((flag) => values[flag] !== undefined);
   const sidecar = modelPath.replace(/\.onnx$/i, '') + '.json';
   if (!existsSync(modelPath)) throw new EncoderError(`encoder model not found: ${modelPath}`);
@@ -338,7 +338,7 @@ export async function runScore(argv: string[], print: (line: string) => void): P
 
 const SKIPS_LISTED = 20;
 
-export function summaryLines(result: ScoreResult, out?: string): string[] {
+function summaryLines(result: ScoreResult, out?: string): string[] {
   const lines = [
     `scored ${result.rows.length} of ${result.total} rows (${result.skipped.length} skipped) with encoder ${printable(result.encoder.name)} (${result.encoder.id.slice(0, 12)})${out ? ` -> ${printable(out)}` : ''}`,
   ];

@@ -5,6 +5,8 @@
  * checkpoint is written); a second Ctrl+C kills the trainer. So do a closed terminal (SIGHUP) and a reader
  * that went away (`durian train | head -2`: EPIPE), quietly. A user error found by the trainer (the run
  * exists, is not a run, is in use, ...; its exit code 2) is one line, `durian: <reason>`, exit code 2.
+ * The run stays steerable while it trains: controls appended to `<run>/inbox.jsonl` (schemas/README.md) are
+ * applied at the next step boundary; each applied one is printed, each refused one is a warning.
  *
  * `startTrainerProcess` is the spawning and event decoding on its own, shared with `durian study`.
  */
@@ -134,6 +136,10 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
       case EVENT.hello:
         say(`run ${event.runId} in ${event.runDir}`);
         say(`backend ${event.backend} (${event.device}); estimator ${String(event.config.estimator)}${event.resumedFromStep !== undefined ? `; resumed from step ${event.resumedFromStep}` : ''}`);
+        say(`steer it from anywhere: append controls to ${path.join(event.runDir, 'inbox.jsonl')} (one JSON line each, e.g. {"type":"control/pause","controlId":"p-1"})`);
+        break;
+      case EVENT.applied:
+        warn(`${progress ? '\n' : ''}applied ${event.kind} (${event.controlId}) from step ${event.step}\n`);
         break;
       case EVENT.log:
         if (event.level !== 'debug') warn(`${progress ? '\n' : ''}${event.level}: ${event.message}\n`);

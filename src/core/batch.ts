@@ -87,7 +87,7 @@ function finiteArray(
 }
 
 /** Groups sequences by prompt id, keeping the order in which prompts first appear. */
-export function groupByPrompt(ids: readonly string[]): { groups: PromptGroup[]; groupOf: Int32Array } {
+function groupByPrompt(ids: readonly string[]): { groups: PromptGroup[]; groupOf: Int32Array } {
   const position = new Map<string, number>();
   const groups: PromptGroup[] = [];
   const groupOf = new Int32Array(ids.length);

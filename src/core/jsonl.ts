@@ -6,7 +6,7 @@ import { DurianInputError } from './errors.js';
 import { type AdvantageResult, ESTIMATOR_NAMES, computeAdvantages } from './estimators/registry.js';
 
 /** The output line of one batch: advantages first, then whatever the estimator explains. */
-export function resultToJson(result: AdvantageResult): Record<string, unknown> {
+function resultToJson(result: AdvantageResult): Record<string, unknown> {
   const components = Object.keys(result.perSequence).length > 0
     ? { components: Object.fromEntries(Object.entries(result.perSequence).map(([key, values]) => [key, Array.from(values)])) }
     : {};

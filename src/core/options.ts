@@ -64,7 +64,7 @@ export function describeBounds(range: NumberBounds): string {
 }
 
 /** `value` as a number within `range`, or a DurianInputError at `where` (`label` names a tuple's element). */
-export function boundedNumber(value: unknown, range: NumberBounds, where: string, label = ''): number {
+function boundedNumber(value: unknown, range: NumberBounds, where: string, label = ''): number {
   const kind = range.integer ? 'a whole number' : 'a finite number';
   if (typeof value !== 'number' || !Number.isFinite(value) || (range.integer && !Number.isInteger(value))) {
     throw new DurianInputError(where, `${label}must be ${kind}, got ${describeValue(value)}`);

@@ -65,7 +65,7 @@ export function quantile(values: readonly number[], q: number): number {
 }
 
 /** Ranks with ties averaged (1-based), for Spearman's correlation. */
-export function averageRanks(values: readonly number[]): number[] {
+function averageRanks(values: readonly number[]): number[] {
   const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b] || a - b);
   const ranks = new Array<number>(values.length);
   for (let start = 0; start < order.length; ) {
@@ -79,7 +79,7 @@ export function averageRanks(values: readonly number[]): number[] {
 }
 
 /** Pearson correlation; 0 when either side has no variance. */
-export function pearson(x: readonly number[], y: readonly number[]): number {
+function pearson(x: readonly number[], y: readonly number[]): number {
   const mx = mean(x);
   const my = mean(y);
   let sxy = 0;

@@ -3,17 +3,27 @@
  * webview says `ready`, then the run's history read back from metrics.jsonl / validation.jsonl, then live
  * events of the training session. It survives being hidden (retainContextWhenHidden is off: the history
  * is posted again) and VS Code reloads (a serializer reopens it on the last run shown).
+ *
+ * The charts' markers: the history carries interventions.jsonl, the checkpoints on disk, the skipped steps
+ * trainer.log names, and the pauses, resumes and resume boundaries this window saw; after a
+ * `trainer/applied` interventions.jsonl is sent again. A click on a chart opens the Rollout Groups panel
+ * at that step.
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { DURIAN_DEFAULT_WEIGHTS } from '../core/index.js';
 import {
   DASHBOARD,
   type HostToWebviewMessage,
+  MAX_RUN_MARKS,
   type TrainerEvent,
+  liveConfigOfRunConfig,
   parseHostToWebview,
   parseWebviewToHost,
 } from '../protocol/index.js';
+import { readInterventions } from './rolloutGroupsPanel.js';
 import { readRunConfig, readRunHistory } from './runFiles.js';
+import { readRunMarks, rememberMark, sessionMarksOf } from './runMarks.js';
 import type { TrainingController } from './controller.js';
 import { RunPanel, type RunPanelKind } from './runPanel.js';
 
@@ -40,9 +50,19 @@ export class DashboardPanel extends RunPanel {
     super(KIND, panel, context, controller, runDir);
   }
 
+  /** The history being read and posted: live events wait for it, so none lands before it (and is replaced). */
+  private historyPosted: Promise<void> = Promise.resolve();
+
   protected showRun(runDir: string): void {
     this.setRun(runDir);
-    if (this.ready) this.postHistory();
+    if (this.ready) void this.queueHistory();
+  }
+
+  private queueHistory(): Promise<void> {
+    this.historyPosted = this.historyPosted
+      .then(() => this.postHistory())
+      .catch((error: unknown) => this.controller.log(`dashboard: could not read the run's history: ${error instanceof Error ? error.message : String(error)}`));
+    return this.historyPosted;
   }
 
   protected receive(raw: unknown): void {
@@ -70,13 +90,20 @@ export class DashboardPanel extends RunPanel {
       case DASHBOARD.openRunFolder:
         if (this.runDir) void vscode.commands.executeCommand('durian.openRunFolder', this.runDir);
         break;
+      case DASHBOARD.openStep:
+        if (this.runDir) void vscode.commands.executeCommand('durian.openRolloutGroups', this.runDir, message.step);
+        break;
     }
   }
 
-  private postHistory(): void {
+  private async postHistory(): Promise<void> {
     if (!this.runDir) return;
-    const history = readRunHistory(this.runDir);
-    const config = readRunConfig(this.runDir);
+    const runDir = this.runDir;
+    const history = readRunHistory(runDir);
+    const config = readRunConfig(runDir);
+    const baseConfig = liveConfigOfRunConfig(config, DURIAN_DEFAULT_WEIGHTS);
+    const interventions = await readInterventions(runDir);
+    if (runDir !== this.runDir) return;
     const session = this.runDir === this.controller.runDir ? this.controller.snapshot : undefined;
     if (history.skipped > 0) this.controller.log(`dashboard: skipped ${history.skipped} unreadable lines of ${this.runDir}`);
     this.post({
@@ -91,6 +118,9 @@ export class DashboardPanel extends RunPanel {
       ...(typeof config?.steps === 'number' ? { totalSteps: config.steps } : {}),
       metrics: history.metrics,
       validations: history.validations,
+      ...(baseConfig ? { baseConfig } : {}),
+      interventions,
+      marks: [...readRunMarks(runDir), ...sessionMarksOf(runDir)].slice(0, MAX_RUN_MARKS),
     });
   }
 
@@ -105,7 +135,11 @@ export class DashboardPanel extends RunPanel {
     return advice ? { advice } : {};
   }
 
-  protected relay(event: TrainerEvent): void {
+  protected async relay(event: TrainerEvent): Promise<void> {
+    if (event.type === 'trainer/hello' && event.resumedFromStep !== undefined) rememberMark(event.runDir, { kind: 'resumedFrom', step: event.resumedFromStep });
+    if ((event.type === 'trainer/paused' || event.type === 'trainer/resumed') && this.controller.runDir) {
+      rememberMark(this.controller.runDir, { kind: event.type === 'trainer/paused' ? 'pause' : 'resume', step: event.step });
+    }
     if (!this.ready) return;
     if (event.type === 'trainer/hello' && event.runDir !== this.runDir) {
       this.showRun(event.runDir);
@@ -113,7 +147,15 @@ export class DashboardPanel extends RunPanel {
     }
     // Rollout groups are heavy and belong to the Rollout Groups panel.
     if (event.type === 'trainer/groups' || this.controller.runDir !== this.runDir) return;
+    // The run's files are there now (config.json; a resumed run's history cut back to its checkpoint).
+    if (event.type === 'trainer/hello') void this.queueHistory();
+    await this.historyPosted;
+    if (!this.ready || this.controller.runDir !== this.runDir) return;
     this.post({ type: DASHBOARD.event, event });
+    if (event.type === 'trainer/applied' && this.runDir) {
+      // The trainer logs an applied control before it acknowledges it: the log says what it did.
+      this.post({ type: DASHBOARD.interventions, interventions: await readInterventions(this.runDir) });
+    }
   }
 
   private post(message: HostToWebviewMessage): void {

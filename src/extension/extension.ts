@@ -159,9 +159,12 @@ export function activate(context: vscode.ExtensionContext): void {
       const dir = panelRunOf(arg);
       if (dir !== null) DashboardPanel.show(context, trainer, dir);
     }),
-    vscode.commands.registerCommand('durian.openRolloutGroups', (arg?: unknown) => {
+    vscode.commands.registerCommand('durian.openRolloutGroups', (arg?: unknown, step?: unknown) => {
       const dir = panelRunOf(arg);
-      if (dir !== null) RolloutGroupsPanel.show(context, trainer, dir);
+      if (dir === null) return;
+      const panel = RolloutGroupsPanel.show(context, trainer, dir);
+      // A click on a Dashboard chart opens the groups of its step.
+      if (typeof step === 'number' && Number.isSafeInteger(step) && step >= 0) panel.showStep(step);
     }),
     vscode.commands.registerCommand('durian.openRunFolder', async (arg?: unknown) => {
       const dir = runDirOf(arg) ?? trainer.runDir ?? (await pickRun('Durian: Open Run Folder', () => true));

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import * as vscode from 'vscode';
 
 /** Whether the OS file manager of the machine holding the files can be used from here. */
-export function hasLocalFileManager(): boolean {
+function hasLocalFileManager(): boolean {
   return vscode.env.remoteName === undefined && vscode.env.uiKind === vscode.UIKind.Desktop;
 }
 

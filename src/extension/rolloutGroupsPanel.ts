@@ -23,6 +23,7 @@ import {
   describeControl,
   fixedOptionsOfRunConfig,
   liveConfigOfRunConfig,
+  nearestKeptStep,
   parseInterventionLine,
   parseRolloutGroup,
   parseRolloutsHostToWebview,
@@ -47,7 +48,7 @@ const ROLLOUTS_DIR = 'rollouts';
 const STEP_FILE = /^step-(\d{6,10})\.jsonl$/;
 
 /** `rollouts/step-000010.jsonl` of a run. */
-export function rolloutsFileOf(runDir: string, step: number): string {
+function rolloutsFileOf(runDir: string, step: number): string {
   return path.join(runDir, ROLLOUTS_DIR, `step-${String(step).padStart(6, '0')}.jsonl`);
 }
 
@@ -64,7 +65,7 @@ export function listRolloutSteps(runDir: string): number[] {
 }
 
 /** The groups of one step file; unreadable lines (a torn last line) are skipped and counted. */
-export async function readStepGroups(runDir: string, step: number): Promise<{ groups: RolloutGroup[]; skipped: number; missing: boolean }> {
+async function readStepGroups(runDir: string, step: number): Promise<{ groups: RolloutGroup[]; skipped: number; missing: boolean }> {
   let text: string;
   try {
     text = await readFile(rolloutsFileOf(runDir, step), 'utf8');
@@ -107,7 +108,7 @@ export async function readInterventions(runDir: string): Promise<InterventionLin
 }
 
 /** A history point of one group. */
-export function historyPoint(step: number, group: RolloutGroup): PromptHistoryPoint {
+function historyPoint(step: number, group: RolloutGroup): PromptHistoryPoint {
   const n = group.rollouts.length;
   return {
     step,
@@ -124,7 +125,7 @@ export function historyPoint(step: number, group: RolloutGroup): PromptHistoryPo
  * One prompt across every step file of a run: a line is parsed only when it mentions the prompt's id, so
  * 1,000 steps of 512 groups are scanned without parsing them all.
  */
-export async function readPromptHistory(runDir: string, promptId: string): Promise<PromptHistoryPoint[]> {
+async function readPromptHistory(runDir: string, promptId: string): Promise<PromptHistoryPoint[]> {
   const needle = `"promptId":${JSON.stringify(promptId)}`;
   const points: PromptHistoryPoint[] = [];
   for (const step of listRolloutSteps(runDir)) {
@@ -154,6 +155,8 @@ export async function readPromptHistory(runDir: string, promptId: string): Promi
 export class RolloutGroupsPanel extends RunPanel {
   /** The latest live step's groups, joined from its `trainer/groups` events. */
   private liveStep: { step: number; groups: RolloutGroup[] } | undefined;
+  /** A step asked for by a command (a click on a Dashboard chart): shown instead of the latest at the next `postRun`. */
+  private wantedStep: number | undefined;
 
   static readonly kind = KIND;
 
@@ -167,6 +170,12 @@ export class RolloutGroupsPanel extends RunPanel {
 
   private get live(): boolean {
     return this.runDir !== undefined && this.runDir === this.controller.runDir && this.controller.active;
+  }
+
+  /** Shows the groups of `step`, or of the nearest step whose groups were kept. */
+  showStep(step: number): void {
+    this.wantedStep = step;
+    if (this.ready) void this.postRun();
   }
 
   protected showRun(runDir: string): void {
@@ -211,6 +220,9 @@ export class RolloutGroupsPanel extends RunPanel {
     const steps = listRolloutSteps(runDir);
     if (this.liveStep && !steps.includes(this.liveStep.step)) steps.push(this.liveStep.step);
     steps.sort((a, b) => a - b);
+    // Taken before any await: a postRun already under way (another run shown) keeps to the latest step.
+    const wanted = this.wantedStep === undefined ? undefined : nearestKeptStep(steps, this.wantedStep);
+    this.wantedStep = undefined;
     const baseConfig = liveConfigOfRunConfig(config, DURIAN_DEFAULT_WEIGHTS);
     this.post({
       type: ROLLOUTS.run,
@@ -225,19 +237,22 @@ export class RolloutGroupsPanel extends RunPanel {
       interventions: await readInterventions(runDir),
       live: this.live,
     });
-    if (steps.length > 0) await this.postStep(steps[steps.length - 1]);
+    if (wanted !== undefined) await this.postStep(wanted, true);
+    else if (steps.length > 0) await this.postStep(steps[steps.length - 1]);
   }
 
-  private async postStep(step: number): Promise<void> {
+  /** Sends a step's groups; `reveal` makes the panel show it and stop following live. */
+  private async postStep(step: number, reveal = false): Promise<void> {
     const runDir = this.runDir;
     if (!runDir) return;
+    const revealing = reveal ? { reveal: true } : {};
     if (this.liveStep?.step === step) {
-      this.post({ type: ROLLOUTS.step, step, groups: this.liveStep.groups, skipped: 0 });
+      this.post({ type: ROLLOUTS.step, step, groups: this.liveStep.groups, skipped: 0, ...revealing });
       return;
     }
     const read = await readStepGroups(runDir, step);
     if (read.skipped > 0) this.controller.log(`rollout groups: skipped ${read.skipped} unreadable lines of step ${step}`);
-    this.post({ type: ROLLOUTS.step, step, groups: read.groups, skipped: read.skipped, ...(read.missing ? { missing: true } : {}) });
+    this.post({ type: ROLLOUTS.step, step, groups: read.groups, skipped: read.skipped, ...(read.missing ? { missing: true } : {}), ...revealing });
   }
 
   protected postRunState(): void {

@@ -48,7 +48,7 @@ function runFilesRoot(kind: RunPanelKind, runDir: string | undefined): string | 
 }
 
 /** Scripts on; the extension's dist/webview and media, and `runFilesRoot` when there is one. */
-export function runPanelOptions(context: vscode.ExtensionContext, runFiles: string | undefined): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+function runPanelOptions(context: vscode.ExtensionContext, runFiles: string | undefined): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')];
   if (runFiles) roots.push(vscode.Uri.file(runFiles));
   return { enableScripts: true, localResourceRoots: roots };

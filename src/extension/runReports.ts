@@ -28,7 +28,7 @@ export function crashAdvice(facts: CrashFacts): string {
 }
 
 /** Validation accuracy `before -> after`, or what is missing. */
-export function validationChange(details: Pick<RunDetails, 'firstValidation' | 'lastValidation'>): string {
+function validationChange(details: Pick<RunDetails, 'firstValidation' | 'lastValidation'>): string {
   const { firstValidation: first, lastValidation: last } = details;
   if (!first || !last) return 'no validation was recorded';
   if (first.step === last.step) return `validation accuracy ${first.accuracy.toFixed(3)} (step ${first.step})`;

@@ -15,9 +15,9 @@ import { isResumable, runDisplayName, runStateLabel, runTooltipLines } from './r
  * process that is not this window's trainer (Resume, which a trainer still holding it refuses; no Delete),
  * and of any other run.
  */
-export const RUN_ACTIVE_CONTEXT = 'durianRunActive';
-export const RUN_MAYBE_ACTIVE_CONTEXT = 'durianRunMaybeActive';
-export const RUN_CONTEXT = 'durianRun';
+const RUN_ACTIVE_CONTEXT = 'durianRunActive';
+const RUN_MAYBE_ACTIVE_CONTEXT = 'durianRunMaybeActive';
+const RUN_CONTEXT = 'durianRun';
 
 export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();

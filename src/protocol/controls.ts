@@ -19,7 +19,6 @@ export const CONTROL = {
 } as const;
 
 export type ControlKind = keyof typeof CONTROL;
-export type ControlType = (typeof CONTROL)[ControlKind];
 export const CONTROL_KINDS = Object.keys(CONTROL) as ControlKind[];
 
 export interface PauseControl {
@@ -52,7 +51,11 @@ export interface SetGroupWeightControl {
   weight: number;
 }
 
-/** Replace the reward of rollout `rollout` of prompt `promptId` seen at `step`. */
+/**
+ * A reward override: the response of rollout `rollout` of prompt `promptId` seen at `step` earns `reward`,
+ * from the next step on, whenever the policy gives that exact response to that prompt again (the trainer
+ * looks the response text up; the rollout already trained on keeps its reward).
+ */
 export interface RelabelControl {
   type: typeof CONTROL.relabel;
   controlId: string;

@@ -38,7 +38,6 @@ export const EVENT = {
 } as const;
 
 export type EventKind = keyof typeof EVENT;
-export type EventType = (typeof EVENT)[EventKind];
 export const EVENT_KINDS = Object.keys(EVENT) as EventKind[];
 
 /** First event of every run: who is training, where, with what. */
@@ -165,7 +164,7 @@ export interface DoneEvent {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
 
 export interface LogEvent {
   type: typeof EVENT.log;

@@ -5,8 +5,8 @@
  * field: `setConfig.changes.lr: must be a finite number > 0 and <= 1, got -1`, where the first segment is
  * the message kind (or `message` when the kind itself is unknown).
  */
-import { CONTROL, CONTROL_SCHEMAS, type Control, type ControlKind } from './controls.js';
-import { EVENT, EVENT_SCHEMAS, type EventKind, type RolloutGroup, type TrainerEvent, rolloutGroup } from './events.js';
+import { CONTROL, CONTROL_SCHEMAS, type Control } from './controls.js';
+import { EVENT, EVENT_SCHEMAS, type RolloutGroup, type TrainerEvent, rolloutGroup } from './events.js';
 import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_EVENT_CHARS } from './limits.js';
 import { type Check, FieldError, isPlainObject, measureJson } from './schema.js';
 
@@ -107,12 +107,4 @@ export function parseRolloutGroup(input: unknown, path = 'group'): ParseResult<R
     if (error instanceof FieldError) return { ok: false, error: error.message };
     return { ok: false, error: `${path}: could not be read (${String(error).slice(0, 200)})` };
   }
-}
-
-export function isEventKind(kind: string): kind is EventKind {
-  return Object.prototype.hasOwnProperty.call(EVENT, kind);
-}
-
-export function isControlKind(kind: string): kind is ControlKind {
-  return Object.prototype.hasOwnProperty.call(CONTROL, kind);
 }

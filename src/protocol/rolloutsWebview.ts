@@ -19,9 +19,10 @@
  * directory, and a group's `image` (a checked relative path) is appended to it.
  */
 import type { EstimatorName } from '../core/estimators/registry.js';
-import { CONTROL, CONTROL_KINDS, CONTROL_SCHEMAS, type Control, type ControlKind } from './controls.js';
+import { CONTROL, type Control, type ControlKind } from './controls.js';
+import { type InterventionLine, MAX_INTERVENTIONS, interventionLine } from './interventionLog.js';
 import { EVENT, type RolloutGroup, type TrainerEvent, rolloutGroup } from './events.js';
-import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_GROUPS, MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
+import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_GROUPS, MAX_ID_CHARS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
 import { type FixedEstimatorOptions, type LiveConfig, type LiveConfigKey, ESTIMATOR_CHOICES, liveConfig } from './liveConfig.js';
 import { type ParseResult, parseControl, parseEvent, parseTypedMessage } from './parse.js';
 import { type Check, FieldError, arrayOf, bool, childPath, finite, isPlainObject, measureJson, object, oneOf, text, tuple } from './schema.js';
@@ -64,19 +65,7 @@ export const ROLLOUTS_RELAYED_EVENTS = [EVENT.applied, EVENT.error, EVENT.step, 
 export const MAX_ROLLOUTS_MESSAGE_CHARS = 256 * 1024 * 1024;
 /** Most steps listed in `rollouts/run` and in a prompt history. */
 export const MAX_ROLLOUT_STEPS = 1_000_000;
-/** Most interventions sent in one list. */
-export const MAX_INTERVENTIONS = 100_000;
-
-/** One line of interventions.jsonl (what src/trainer/run writes). */
-export interface InterventionLine {
-  /** The step from which the control holds (as in `trainer/applied`). */
-  step: number;
-  /** ISO 8601 time it was applied. */
-  at: string;
-  kind: ControlKind;
-  controlId: string;
-  control: Control;
-}
+export type { InterventionLine } from './interventionLog.js';
 
 export interface RolloutsIdentity {
   runName: string;
@@ -113,6 +102,8 @@ export interface RolloutsStepMessage {
   skipped: number;
   /** Set when the step has no rollouts file (nor live groups). */
   missing?: boolean;
+  /** Show this step and stop following live (the user asked for it elsewhere, e.g. a click on a Dashboard chart). */
+  reveal?: boolean;
 }
 
 export interface RolloutsLiveMessage {
@@ -230,23 +221,6 @@ function controlOf(kinds: readonly ControlKind[]): Check<Control> {
   };
 }
 
-/** One interventions.jsonl line: its `control` must match its `kind` and `controlId`. */
-export const interventionLine: Check<InterventionLine> = (value, path) => {
-  const line = object({
-    step,
-    at: text({ max: MAX_LABEL_CHARS }),
-    kind: oneOf(CONTROL_KINDS),
-    controlId: text({ max: MAX_ID_CHARS, min: 1 }),
-    control: (v, p) => {
-      if (!isPlainObject(v)) throw new FieldError(p, 'must be an object');
-      return v;
-    },
-  })(value, path);
-  const control = CONTROL_SCHEMAS[line.kind](line.control, childPath(path, 'control')) as Control;
-  if (control.controlId !== line.controlId) throw new FieldError(childPath(path, 'control.controlId'), `must equal the line's controlId ${JSON.stringify(line.controlId)}`);
-  return { ...line, control };
-};
-
 const fixedOptions = object(
   {},
   {
@@ -274,7 +248,7 @@ const HOST_TO_WEBVIEW: Record<RolloutsHostToWebviewMessage['type'], Check<Rollou
     { ...identityOptional, totalSteps: step, baseConfig: liveConfig, fixedOptions },
   ) as Check<RolloutsRunMessage>,
   [ROLLOUTS.state]: object({ type: oneOf([ROLLOUTS.state]), ...identity, live: bool }, identityOptional) as Check<RolloutsStateMessage>,
-  [ROLLOUTS.step]: object({ type: oneOf([ROLLOUTS.step]), step, groups, skipped: finite({ min: 0, integer: true }) }, { missing: bool }) as Check<RolloutsStepMessage>,
+  [ROLLOUTS.step]: object({ type: oneOf([ROLLOUTS.step]), step, groups, skipped: finite({ min: 0, integer: true }) }, { missing: bool, reveal: bool }) as Check<RolloutsStepMessage>,
   [ROLLOUTS.live]: object({ type: oneOf([ROLLOUTS.live]), step, estimator: oneOf(ESTIMATOR_CHOICES), groups }) as Check<RolloutsLiveMessage>,
   [ROLLOUTS.event]: object({ type: oneOf([ROLLOUTS.event]), event: relayedEvent }) as Check<RolloutsEventMessage>,
   [ROLLOUTS.interventions]: object({ type: oneOf([ROLLOUTS.interventions]), interventions }) as Check<RolloutsInterventionsMessage>,

@@ -60,7 +60,7 @@ function checkConflicts(session: SessionSettings, where: string): void {
 }
 
 /** Durian's reasoning bins of a full step: b capped so that each bin holds at least minPromptsPerBin prompts. */
-export function reasoningBinsInUse(session: SessionSettings): { requested: number; used: number } | undefined {
+function reasoningBinsInUse(session: SessionSettings): { requested: number; used: number } | undefined {
   if (session.estimator !== 'durian') return undefined;
   const requested = session.estimatorOptions.reasoningBins as number;
   const used = effectiveReasoningBins(session.batchSize, requested, session.estimatorOptions.minPromptsPerBin as number);

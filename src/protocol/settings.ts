@@ -132,7 +132,7 @@ export const SETTINGS: readonly SettingSpec[] = [
 ];
 
 /** VS Code settings of the extension itself (not training settings). */
-export const EXTENSION_SETTINGS = {
+const EXTENSION_SETTINGS = {
   'durian.runsFolder': {
     type: 'string',
     default: '',

@@ -9,8 +9,16 @@
  * metrics.jsonl and validation.jsonl, or from what it relayed) and then relays the trainer's live events
  * in `dashboard/event`, plus a `dashboard/state` whenever the run's state changes. A second `history`
  * replaces everything (it is sent again after the webview was hidden and shown, or reloaded).
+ *
+ * Markers: the history also carries the run's configuration at start (`baseConfig`), its interventions
+ * (interventions.jsonl) and its other marks (checkpoints, skipped steps, pauses, resumes, where a resumed
+ * run picked up); after each `trainer/applied` the host sends interventions.jsonl again in
+ * `dashboard/interventions` (the event names the control, the log says what it did). A click on a chart
+ * sends `dashboard/openStep`: the host opens the Rollout Groups panel at that step (or the nearest kept one).
  */
 import { EVENT, EVENT_SCHEMAS, type TrainerEvent, type ValidationEvent } from './events.js';
+import { type InterventionLine, MAX_INTERVENTIONS, interventionLine } from './interventionLog.js';
+import { type LiveConfig, liveConfig } from './liveConfig.js';
 import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_LABEL_CHARS, MAX_METRICS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
 import { type ParseResult, describeThrown, parseEvent, parseTypedMessage } from './parse.js';
 import { type Check, FORBIDDEN_KEYS, FieldError, arrayOf, childPath, finite, isPlainObject, measureJson, object, oneOf, recordOf, text } from './schema.js';
@@ -35,7 +43,67 @@ export const DASHBOARD = {
   stop: 'dashboard/stop',
   /** Webview -> host: reveal the run directory in the OS file manager. */
   openRunFolder: 'dashboard/openRunFolder',
+  /** Webview -> host: open the Rollout Groups panel at this step (a click on a chart). */
+  openStep: 'dashboard/openStep',
+  /** Host -> webview: interventions.jsonl, read again after a `trainer/applied`. */
+  interventions: 'dashboard/interventions',
 } as const;
+
+/**
+ * Marks on the step axis besides interventions: a checkpoint written at `step`, a step skipped because
+ * something turned non-finite, a pause after `step`, a resume at `step`, and `resumedFrom`: a resumed run
+ * picked up from its checkpoint of `step` (the boundary of a crash or a stop and the resume).
+ */
+const RUN_MARK_KINDS = ['checkpoint', 'skipped', 'pause', 'resume', 'resumedFrom'] as const;
+export type RunMarkKind = (typeof RUN_MARK_KINDS)[number];
+
+export interface RunMark {
+  kind: RunMarkKind;
+  step: number;
+  /** What happened, in the trainer's words (why a step was skipped). */
+  detail?: string;
+}
+
+/** Most marks in one history. */
+export const MAX_RUN_MARKS = 100_000;
+
+/** How the trainer words a skipped step (its `trainer/error` message and its trainer.log line). */
+const SKIPPED_STEP = /^step (\d+) skipped: (.*)$/;
+
+/**
+ * The skipped step a trainer error (or a trainer.log message) reports, with why, or undefined when it
+ * reports something else: the trainer says `step 12 skipped: the gradients are non-finite (...)`.
+ */
+export function skippedStepOf(message: string): RunMark | undefined {
+  const match = SKIPPED_STEP.exec(message);
+  if (!match) return undefined;
+  const at = Number(match[1]);
+  return Number.isSafeInteger(at) ? { kind: 'skipped', step: at, detail: match[2].slice(0, MAX_TEXT_CHARS) } : undefined;
+}
+
+/** The first index of `sorted` (ascending) whose value is >= `value` (`sorted.length` when there is none). */
+export function lowerBound(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (sorted[mid] < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * The kept step nearest to `step` among `steps` (ascending), the earlier one on a tie; undefined when there
+ * is none. Runs keep the groups of every rolloutsEvery-th step and of the steps intervened on.
+ */
+export function nearestKeptStep(steps: readonly number[], step: number): number | undefined {
+  if (steps.length === 0) return undefined;
+  const low = lowerBound(steps, step);
+  if (low === 0) return steps[0];
+  if (low === steps.length) return steps[steps.length - 1];
+  return step - steps[low - 1] <= steps[low] - step ? steps[low - 1] : steps[low];
+}
 
 /**
  * What a run is doing, as the host sees it: `starting` until the trainer says hello, then the states
@@ -83,12 +151,19 @@ export interface DashboardOpenRunFolderMessage {
   type: typeof DASHBOARD.openRunFolder;
 }
 
+/** Open the Rollout Groups panel at `step`. */
+export interface DashboardOpenStepMessage {
+  type: typeof DASHBOARD.openStep;
+  step: number;
+}
+
 export type WebviewToHostMessage =
   | ReadyMessage
   | DashboardPauseMessage
   | DashboardResumeMessage
   | DashboardStopMessage
-  | DashboardOpenRunFolderMessage;
+  | DashboardOpenRunFolderMessage
+  | DashboardOpenStepMessage;
 
 // ---- host -> webview ----
 
@@ -133,6 +208,12 @@ export interface DashboardHistoryMessage extends RunIdentity, DashboardAdvice {
   metrics: MetricsLine[];
   /** validation.jsonl, in file order. The host drops lines that fail `parseValidationLine`. */
   validations: ValidationLine[];
+  /** The live configuration config.json started with (before any `setConfig`). */
+  baseConfig?: LiveConfig;
+  /** interventions.jsonl, in file order. */
+  interventions?: InterventionLine[];
+  /** Checkpoints on disk, skipped steps, and the pauses, resumes and resume boundaries the host saw. */
+  marks?: RunMark[];
 }
 
 export interface DashboardEventMessage {
@@ -144,7 +225,12 @@ export interface DashboardStateMessage extends RunIdentity, DashboardAdvice {
   type: typeof DASHBOARD.state;
 }
 
-export type HostToWebviewMessage = DashboardHistoryMessage | DashboardEventMessage | DashboardStateMessage;
+export interface DashboardInterventionsMessage {
+  type: typeof DASHBOARD.interventions;
+  interventions: InterventionLine[];
+}
+
+export type HostToWebviewMessage = DashboardHistoryMessage | DashboardEventMessage | DashboardStateMessage | DashboardInterventionsMessage;
 
 export type WebviewMessageType = WebviewToHostMessage['type'] | HostToWebviewMessage['type'];
 
@@ -201,6 +287,9 @@ export const validationLine: Check<ValidationLine> = (value, path) => {
 const identity = { runName, runDir, state: runState };
 const identityOptional = { message: reason };
 
+const runMark: Check<RunMark> = object({ kind: oneOf(RUN_MARK_KINDS), step }, { detail: reason }) as Check<RunMark>;
+const interventions = arrayOf(interventionLine, { max: MAX_INTERVENTIONS });
+
 const noPayload = <T extends string>(type: T) => object({ type: oneOf([type]) }) as unknown as Check<{ type: T }>;
 
 const WEBVIEW_TO_HOST: Record<WebviewToHostMessage['type'], Check<WebviewToHostMessage>> = {
@@ -209,6 +298,7 @@ const WEBVIEW_TO_HOST: Record<WebviewToHostMessage['type'], Check<WebviewToHostM
   [DASHBOARD.resume]: noPayload(DASHBOARD.resume),
   [DASHBOARD.stop]: noPayload(DASHBOARD.stop),
   [DASHBOARD.openRunFolder]: noPayload(DASHBOARD.openRunFolder),
+  [DASHBOARD.openStep]: object({ type: oneOf([DASHBOARD.openStep]), step }) as Check<DashboardOpenStepMessage>,
 };
 
 /** A relayed event: checked by `parseEvent`, its errors prefixed with `dashboard/event.event`. */
@@ -226,10 +316,21 @@ const HOST_TO_WEBVIEW: Record<HostToWebviewMessage['type'], Check<HostToWebviewM
       metrics: arrayOf(metricsLine, { max: MAX_HISTORY_STEPS }),
       validations: arrayOf(validationLine, { max: MAX_HISTORY_VALIDATIONS }),
     },
-    { ...identityOptional, advice: reason, estimator: label, backend: label, device: label, totalSteps: step },
+    {
+      ...identityOptional,
+      advice: reason,
+      estimator: label,
+      backend: label,
+      device: label,
+      totalSteps: step,
+      baseConfig: liveConfig,
+      interventions,
+      marks: arrayOf(runMark, { max: MAX_RUN_MARKS }),
+    },
   ) as Check<DashboardHistoryMessage>,
   [DASHBOARD.event]: object({ type: oneOf([DASHBOARD.event]), event: relayedEvent }) as Check<DashboardEventMessage>,
   [DASHBOARD.state]: object({ type: oneOf([DASHBOARD.state]), ...identity }, { ...identityOptional, advice: reason }) as Check<DashboardStateMessage>,
+  [DASHBOARD.interventions]: object({ type: oneOf([DASHBOARD.interventions]), interventions }) as Check<DashboardInterventionsMessage>,
 };
 
 /** Checks a webview -> host command (small: at most MAX_CONTROL_CHARS of JSON). Returns a fresh copy. */

@@ -21,7 +21,7 @@ export interface TrainInvocation {
   cacheDir: string;
 }
 
-export const TRAIN_OPTIONS = {
+const TRAIN_OPTIONS = {
   config: { type: 'string' },
   estimator: { type: 'string' },
   steps: { type: 'string' },
@@ -46,7 +46,10 @@ export const TRAIN_HELP = `durian train [--config FILE] [--estimator durian] [--
   --backend NAME    ${BACKEND_CHOICES.join(' | ')}
   --seed S          seed of everything random
   --runs-folder F   where new runs go when --out is not given (default ./runs)
-  --cache-dir D     base-policy and feature cache (default $DURIAN_CACHE_DIR or ~/.cache/durian-rl)`;
+  --cache-dir D     base-policy and feature cache (default $DURIAN_CACHE_DIR or ~/.cache/durian-rl)
+
+Ctrl+C stops after the current step with a checkpoint. A running run is steerable from anywhere: append controls
+(JSON lines of src/protocol/controls.ts) to DIR/inbox.jsonl; each is acknowledged in DIR/interventions.jsonl.`;
 
 function readJson(file: string, what: string): unknown {
   let text: string;

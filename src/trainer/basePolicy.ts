@@ -45,7 +45,7 @@ export interface WarmupSettings {
   curriculumSteps: number;
 }
 
-export const DEFAULT_WARMUP: WarmupSettings = {
+const DEFAULT_WARMUP: WarmupSettings = {
   maxSteps: 600,
   targetAccuracy: 0.3,
   batchSize: 64,
@@ -98,7 +98,7 @@ const CHECK_OFFSET = 2_000_000;
 /** Curriculum prompts (counting only) are drawn from their own slice of indices. */
 const CURRICULUM_OFFSET = 3_000_000;
 
-export function basePolicyKey(policy: PolicyConfig, encoderId: string, seed: number, warmup: WarmupSettings): string {
+function basePolicyKey(policy: PolicyConfig, encoderId: string, seed: number, warmup: WarmupSettings): string {
   const description = JSON.stringify({ version: BASE_POLICY_VERSION, policy, encoderId, seed, warmup });
   return createHash('sha256').update(description).digest('hex').slice(0, 16);
 }

@@ -1,14 +1,29 @@
 /**
  * What the user has steered, as the trainer applies it at step boundaries: the live configuration
  * (estimator, Durian weights, bins, eps, lr, KL, clip, temperature, G, B), group weights, relabel rules
- * and excluded prompts, each change remembered so that `undo` can revert it. Serialisable for checkpoints,
- * so a resumed run keeps every intervention.
+ * and excluded prompts, each change remembered so that `undo` can revert it: an undo puts back what that
+ * control replaced (undoing an older change to a setting after a newer one goes back past both, as the
+ * Rollout Groups panel's replay of the log does). Serialisable for checkpoints, so a resumed run keeps
+ * every intervention; `restore` checks a snapshot field by field before using it.
  *
  * A relabel names one rollout of a past step; the rule it creates is "this response to this prompt earns
  * this reward", applied to every later rollout of that prompt with the same response (the verifier was
  * wrong about that answer).
  */
-import { type Control, type LiveConfig, estimatorOptionsOf, liveConfigCandidate } from '../protocol/index.js';
+import {
+  type Control,
+  type LiveConfig,
+  GROUP_WEIGHT_RANGE,
+  MAX_ID_CHARS,
+  MAX_TEXT_CHARS,
+  RELABEL_REWARD_RANGE,
+  controlId,
+  estimatorOptionsOf,
+  liveConfig,
+  liveConfigCandidate,
+  liveConfigChanges,
+} from '../protocol/index.js';
+import { type Check, FieldError, arrayOf, bool, childPath, finite, isPlainObject, object, oneOf, recordOf, text } from '../protocol/schema.js';
 import type { TrainConfig } from './config.js';
 import { DURIAN_DEFAULT_WEIGHTS } from '../core/index.js';
 
@@ -21,8 +36,9 @@ export interface RelabelRule {
 
 type UndoRecord =
   | { kind: 'setConfig'; previous: Partial<LiveConfig> }
-  | { kind: 'setGroupWeight'; promptId: string; previous: number | undefined }
-  | { kind: 'relabel'; key: string; previous: RelabelRule | undefined }
+  // `previous` is absent (dropped from the JSON) when there was none.
+  | { kind: 'setGroupWeight'; promptId: string; previous?: number }
+  | { kind: 'relabel'; key: string; previous?: RelabelRule }
   | { kind: 'excludePrompt'; promptId: string; wasExcluded: boolean };
 
 export interface ControlStateSnapshot {
@@ -32,6 +48,40 @@ export interface ControlStateSnapshot {
   excluded: string[];
   undo: Record<string, UndoRecord>;
 }
+
+// ---- the snapshot's schema (a checkpoint's state.json is read back through it) ----
+
+/** Most prompts, rules or undoable controls a snapshot holds (the train pool has at most 1 000 000 prompts). */
+const MAX_SNAPSHOT_ENTRIES = 1_000_000;
+const promptId = text({ max: MAX_ID_CHARS, min: 1 });
+const entries = { maxKeys: MAX_SNAPSHOT_ENTRIES, maxKeyLength: MAX_ID_CHARS };
+const relabelRule: Check<RelabelRule> = object({
+  promptId,
+  response: text({ max: MAX_TEXT_CHARS }),
+  reward: finite(RELABEL_REWARD_RANGE),
+  controlId,
+});
+const kind = <K extends UndoRecord['kind']>(name: K): Check<K> => oneOf([name]);
+const undoRecordOfKind: { [K in UndoRecord['kind']]: Check<Extract<UndoRecord, { kind: K }>> } = {
+  setConfig: object({ kind: kind('setConfig'), previous: liveConfigChanges }),
+  setGroupWeight: object({ kind: kind('setGroupWeight'), promptId }, { previous: finite(GROUP_WEIGHT_RANGE) }),
+  relabel: object({ kind: kind('relabel'), key: text({ max: 2 * MAX_ID_CHARS + MAX_TEXT_CHARS, min: 1 }) }, { previous: relabelRule }),
+  excludePrompt: object({ kind: kind('excludePrompt'), promptId, wasExcluded: bool }),
+};
+const undoKind = oneOf(Object.keys(undoRecordOfKind) as UndoRecord['kind'][]);
+const undoRecord: Check<UndoRecord> = (value, path) => {
+  if (!isPlainObject(value)) throw new FieldError(path, 'must be an object');
+  return undoRecordOfKind[undoKind(value.kind, childPath(path, 'kind'))](value, path);
+};
+
+/** A snapshot as a checkpoint stores it, checked field by field (throws FieldError naming the first bad one). */
+const controlStateSnapshot: Check<ControlStateSnapshot> = object({
+  live: liveConfig,
+  groupWeights: recordOf(finite(GROUP_WEIGHT_RANGE), entries),
+  relabels: arrayOf(relabelRule, { max: MAX_SNAPSHOT_ENTRIES }),
+  excluded: arrayOf(promptId, { max: MAX_SNAPSHOT_ENTRIES }),
+  undo: recordOf(undoRecord, entries),
+});
 
 /** The live configuration a (checked) training config starts with. */
 export function liveConfigFrom(config: TrainConfig): LiveConfig {
@@ -149,7 +199,13 @@ export class ControlState {
     };
   }
 
-  restore(snapshot: ControlStateSnapshot): void {
+  /**
+   * Replaces the whole state with a snapshot (from `snapshot()`, usually read back from a checkpoint).
+   * A malformed snapshot throws a FieldError naming the first bad field (`controls.relabels[0].reward: ...`)
+   * and changes nothing.
+   */
+  restore(untrusted: unknown): void {
+    const snapshot = controlStateSnapshot(untrusted, 'controls');
     this.live = snapshot.live;
     this.groupWeights.clear();
     for (const [id, weight] of Object.entries(snapshot.groupWeights)) this.groupWeights.set(id, weight);

@@ -1,7 +1,9 @@
 /**
  * The trainer process. Forked by the extension it speaks over Node IPC; started by the CLI it reads
  * controls as JSON Lines on stdin and writes events as JSON Lines on stdout (logs go to stderr). Every
- * incoming message is validated; a bad one gets an `error` event and changes nothing. SIGTERM/SIGINT/SIGHUP
+ * incoming message is validated; a bad one gets an `error` event and changes nothing. However it is started,
+ * the trainer also reads controls appended to its run's inbox.jsonl at each step boundary (./inbox.ts), so a
+ * headless run can be steered by any process that can append to a file. SIGTERM/SIGINT/SIGHUP
  * or a vanished parent stop it cleanly: the step finishes, a checkpoint is written, exit code 0. Over stdio
  * the parent is gone when stdin ends (the CLI was killed, even with SIGKILL) or stdout breaks (EPIPE).
  *

@@ -4,7 +4,9 @@
  * frozen encoder's patch features, confidence from the rollout log-probs) -> advantages (src/core, the
  * active estimator, plus GRPO and Durian for comparison) -> clipped policy-gradient update (GRPO or DAPO,
  * k3 KL to the base policy) -> metrics, rollout groups, validation, checkpoints. Controls from the host are
- * validated on arrival and applied at the next step boundary, each acknowledged with `applied` + step.
+ * validated on arrival and applied at the next step boundary, each acknowledged with `applied` + step; so are
+ * the controls appended to the run's inbox.jsonl (./inbox.ts), read at each boundary, whose refusals are
+ * acknowledged in interventions.jsonl too.
  */
 import path from 'node:path';
 import { ESTIMATOR_NAMES, computeAdvantages } from '../core/index.js';
@@ -26,10 +28,11 @@ import { ControlState, type ControlStateSnapshot } from './controlState.js';
 import { loadEncoder } from './encoder/index.js';
 import { evaluate, responseTokens } from './evaluate.js';
 import { type Fault, FAULT_ENV, faultAt } from './faults.js';
+import { ControlInbox, type InboxRefusal } from './inbox.js';
 import { type PolicyBatch, type PolicyConfig, PolicyModel, PolicySampler, PolicyTrainer, type Weights } from './policy/index.js';
 import { allFinite, builtInPolicyConfig, packArrays, unpackArrays } from './policyIo.js';
 import { Rng, mixSeed } from './rng.js';
-import { type LoadedCheckpoint, RunDirectory, type RunLock, acquireRunLock } from './run/index.js';
+import { INBOX_FILE, type InboxPosition, type LoadedCheckpoint, RunDirectory, type RunLock, acquireRunLock, checkInboxPosition } from './run/index.js';
 import { type RetentionActions, RolloutRetention } from './run/retention.js';
 import { type StepTimings, buildRolloutGroups, stepMetrics } from './stepRecords.js';
 import { type PooledTask, TaskPool } from './taskPool.js';
@@ -82,13 +85,17 @@ export class Trainer {
   private validationBefore = Number.NaN;
   private validationLatest = Number.NaN;
   private validationBest = Number.NaN;
-  private readonly pending: Control[] = [];
+  /** Controls to apply at the next boundary (from the host, or read from the inbox with their line), and inbox refusals. */
+  private readonly pending: PendingItem[] = [];
+  private inbox!: ControlInbox;
   private helloSent = false;
   private readonly logsBeforeHello: { level: 'debug' | 'info' | 'warn' | 'error'; message: string }[] = [];
   private paused = false;
   private stopRequested = false;
   private wake: (() => void) | null = null;
   private statusWrittenAt = 0;
+  /** The highest step of an interventions.jsonl line written (a stop's boundary acknowledges from step + 1). */
+  private acknowledgedThrough = 0;
   /** Responses of recent steps, for relabels: step -> promptId -> response texts. */
   private readonly recentResponses = new Map<number, Map<string, string[]>>();
 
@@ -108,15 +115,17 @@ export class Trainer {
       this.emit({ type: EVENT.error, message: `rejected control: ${parsed.error}`, where: parsed.error.split(':')[0], fatal: false, ...(controlId ? { controlId } : {}) });
       return;
     }
-    const control = parsed.value;
-    if (control.type === 'control/pause' || control.type === 'control/resume' || control.type === 'control/stop') {
-      if (control.type === 'control/pause') this.paused = true;
-      if (control.type === 'control/resume') this.paused = false;
-      if (control.type === 'control/stop') this.stopRequested = true;
-      this.pending.push(control);
-    } else {
-      this.pending.push(control);
+    this.enqueue({ control: parsed.value });
+  }
+
+  /** Queues a checked control (or an inbox refusal); pause/resume/stop take effect on the loop at once. */
+  private enqueue(item: PendingItem): void {
+    if ('control' in item) {
+      if (item.control.type === 'control/pause') this.paused = true;
+      if (item.control.type === 'control/resume') this.paused = false;
+      if (item.control.type === 'control/stop') this.stopRequested = true;
     }
+    this.pending.push(item);
     this.wake?.();
   }
 
@@ -136,12 +145,16 @@ export class Trainer {
    */
   private async openRun(): Promise<ResumedState | null> {
     const { options } = this;
-    const dirOptions = { keepCheckpoints: this.config.keepCheckpoints };
+    const dirOptions = { keepCheckpoints: this.config.keepCheckpoints, inbox: true };
     if (options.resumeDir) {
       RunDirectory.checkIsRun(options.resumeDir);
       this.lock = await acquireRunLock(options.resumeDir);
       const run = RunDirectory.open(options.resumeDir, dirOptions);
-      const plan = run.prepareResume({ fromScratch: options.fromScratch, decode: (checkpoint) => decodeCheckpoint(checkpoint, this.config) });
+      const plan = run.prepareResume({
+        fromScratch: options.fromScratch,
+        decode: (checkpoint) => decodeCheckpoint(checkpoint, this.config),
+        interventionsThrough: (decoded) => decoded.state.interventionsThrough ?? decoded.step,
+      });
       this.run = run;
       if (plan.leftovers.length > 0) this.log('info', `resume: removed unfinished writes ${plan.leftovers.join(', ')}`);
       if (plan.repair.files.length > 0) this.log('warn', `resume: cut torn lines from ${plan.repair.files.map((f) => `${f.file} (${f.bytesCut} bytes)`).join(', ')}`);
@@ -162,7 +175,9 @@ export class Trainer {
     const { options } = this;
     const resumed = await this.openRun();
     this.backend = await selectBackend({ backend: this.config.backend === 'auto' ? 'auto' : this.config.backend });
-    this.run ??= RunDirectory.create(...this.newRunPlace(), this.config, { keepCheckpoints: this.config.keepCheckpoints });
+    this.run ??= RunDirectory.create(...this.newRunPlace(), this.config, { keepCheckpoints: this.config.keepCheckpoints, inbox: true });
+    // A resumed run reads on from its checkpoint's inbox position; controlIds in interventions.jsonl are taken.
+    this.inbox = new ControlInbox(this.run.resolve(INBOX_FILE), resumed?.state.inbox, this.run.readInterventions());
     this.run.writeStatus('running', resumed?.step ?? 0);
     this.emit({
       type: EVENT.hello,
@@ -243,6 +258,7 @@ export class Trainer {
       if (step % this.config.checkpointEvery === 0 && step !== this.config.steps) this.checkpoint();
     }
     const reason = this.stopRequested && this.step < this.config.steps ? 'stopped' : 'completed';
+    this.refuseLateControls(reason);
     if (this.config.writeRollouts) this.keepOnDisk(this.retention.finish(this.step));
     const after = await this.validate(this.step);
     this.checkpoint();
@@ -284,12 +300,18 @@ export class Trainer {
     this.emit({ type: EVENT.paused, step: this.step });
   }
 
-  /** Applies queued controls; while paused, waits here (between steps) for resume or stop. */
+  /** Applies queued controls and the inbox's new lines; while paused, waits here (between steps) for resume or stop. */
   private async applyControls(): Promise<void> {
     for (;;) {
+      for (const item of this.inbox.take()) this.enqueue(item);
       while (this.pending.length > 0) {
-        const control = this.pending.shift() as Control;
+        const item = this.pending.shift() as PendingItem;
         const appliesAt = this.step + 1;
+        if ('refusal' in item) {
+          this.refuse(appliesAt, item.refusal);
+          continue;
+        }
+        const { control, inboxLine } = item;
         if (control.type === 'control/pause') {
           this.run.writeStatus('paused', this.step);
           this.emit({ type: EVENT.paused, step: this.step });
@@ -298,19 +320,48 @@ export class Trainer {
           this.emit({ type: EVENT.resumed, step: this.step });
         } else if (control.type !== 'control/stop') {
           const problem = this.controls.apply(control, (step, promptId, rollout) => this.responseOf(step, promptId, rollout));
+          if (problem && inboxLine !== undefined) {
+            this.refuse(appliesAt, { reason: `${INBOX_FILE} line ${inboxLine}: ${problem}`, inboxLine, controlId: control.controlId, kind: controlKindOf(control) });
+            continue;
+          }
           if (problem) {
             this.emit({ type: EVENT.error, message: problem, where: controlKindOf(control), fatal: false, controlId: control.controlId });
             continue;
           }
         }
+        this.inbox.markUsed(control.controlId);
         this.run.appendIntervention(appliesAt, control);
+        this.acknowledgedThrough = Math.max(this.acknowledgedThrough, appliesAt);
         const steering = control.type !== 'control/pause' && control.type !== 'control/resume' && control.type !== 'control/stop';
         if (steering && this.config.writeRollouts) this.keepOnDisk(this.retention.intervened(appliesAt, control.type === 'control/relabel' ? control.step : undefined));
         this.emit({ type: EVENT.applied, controlId: control.controlId, kind: controlKindOf(control), step: appliesAt });
       }
       if (!this.paused || this.stopRequested) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      // Woken by a host control, or after INBOX_POLL_MS to read the inbox again.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, INBOX_POLL_MS);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
       this.wake = null;
+    }
+  }
+
+  /** An inbox line not applied: acknowledged in interventions.jsonl with the reason, and reported to the host. */
+  private refuse(step: number, refusal: InboxRefusal): void {
+    this.run.appendRefusal(step, { refused: refusal.reason, inboxLine: refusal.inboxLine, controlId: refusal.controlId, kind: refusal.kind });
+    this.acknowledgedThrough = Math.max(this.acknowledgedThrough, step);
+    this.emit({ type: EVENT.error, message: `refused: ${refusal.reason}`, where: INBOX_FILE, fatal: false, ...(refusal.controlId ? { controlId: refusal.controlId } : {}) });
+  }
+
+  /** After the last step: the inbox lines that came too late are refused (read at `step`, the run's last). */
+  private refuseLateControls(reason: string): void {
+    const late = [...this.pending.splice(0), ...this.inbox.take()];
+    for (const item of late) {
+      if ('refusal' in item) this.refuse(this.step, item.refusal);
+      else if (item.inboxLine !== undefined) this.refuse(this.step, { reason: `${INBOX_FILE} line ${item.inboxLine}: the run ${reason} at step ${this.step} before this control's step boundary; resume it (durian train --resume) to steer it again`, inboxLine: item.inboxLine, controlId: item.control.controlId, kind: controlKindOf(item.control) });
     }
   }
 
@@ -532,6 +583,8 @@ export class Trainer {
       batchRng: this.batchRng.getState(),
       sampleRng: this.sampleRng.getState(),
       controls: this.controls.snapshot(),
+      inbox: this.inbox.position,
+      interventionsThrough: Math.max(this.step, this.acknowledgedThrough),
       validationBefore: this.validationBefore,
       validationBest: this.validationBest,
       elapsedMs: this.elapsedMs(),
@@ -645,6 +698,9 @@ export class Trainer {
   }
 }
 
+/** A control to apply at the next boundary (`inboxLine`: read from the inbox), or an inbox line refused when read. */
+type PendingItem = { control: Control; inboxLine?: number } | { refusal: InboxRefusal };
+
 /** What a resume needs from a checkpoint, decoded and checked. */
 interface ResumedState {
   step: number;
@@ -675,6 +731,11 @@ export function decodeCheckpoint(checkpoint: Omit<LoadedCheckpoint, 'skipped'>, 
   }
   for (const part of ['weights.bin', 'adam.bin']) if (!checkpoint.bytes[part]) throw new Error(`${part} is missing`);
   const typed = state as unknown as TrainerCheckpointState;
+  if (state.inbox !== undefined) typed.inbox = checkInboxPosition(state.inbox, 'state.json: inbox');
+  const through = state.interventionsThrough;
+  if (through !== undefined && (typeof through !== 'number' || !Number.isInteger(through) || through < checkpoint.step || through > checkpoint.step + 1)) {
+    throw new Error(`state.json: interventionsThrough must be the checkpoint's step or the next, got ${JSON.stringify(through)}`);
+  }
   const weights = unpackArrays(checkpoint.bytes['weights.bin'], typed.weightsIndex, 'weights.bin') as Weights;
   if (Object.keys(weights).length === 0) throw new Error('weights.bin holds no weights');
   if (!allFinite(weights)) throw new Error('weights.bin holds a non-finite weight');
@@ -697,12 +758,19 @@ export interface TrainerCheckpointState {
   batchRng: ReturnType<Rng['getState']>;
   sampleRng: ReturnType<Rng['getState']>;
   controls: ControlStateSnapshot;
+  /** Where the inbox was read up to (absent in checkpoints of older versions: read from the start). */
+  inbox?: InboxPosition;
+  /** interventions.jsonl lines up to this step are held by the checkpoint (absent in older ones: up to `step`). */
+  interventionsThrough?: number;
   validationBefore: number | null;
   validationBest: number | null;
   elapsedMs: number;
   weightsIndex: Record<string, [number, number]>;
   adamIndex: Record<string, [number, number]>;
 }
+
+/** While paused, how often the inbox is read for a resume or stop. */
+const INBOX_POLL_MS = 200;
 
 function finiteSummary(values: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => Number.isFinite(v)));

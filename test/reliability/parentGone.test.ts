@@ -73,15 +73,17 @@ describe('the parent goes (real CLI and trainer)', { timeout: 600_000 }, () => {
     assertCleanStop(dir, seen);
   });
 
-  it('`durian train | head -2`: no stack trace, a clean checkpoint, and the trainer ends', async () => {
+  // `head -3`: the CLI's first three lines (run, backend, how to steer it) come before any step; the fourth (validation
+  // at step 0) meets the closed pipe while the first step trains.
+  it('`durian train | head -3`: no stack trace, a clean checkpoint, and the trainer ends', async () => {
     const dir = path.join(work.dir, 'runs', 'piped');
     const errFile = path.join(work.dir, 'piped.stderr');
-    const shell = spawn('sh', ['-c', `"${process.execPath}" "${cliBundle}" train --config "${work.config(LONG)}" --out "${dir}" 2>"${errFile}" | head -2`], { env: work.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const shell = spawn('sh', ['-c', `"${process.execPath}" "${cliBundle}" train --config "${work.config(LONG)}" --out "${dir}" 2>"${errFile}" | head -3`], { env: work.env, stdio: ['ignore', 'pipe', 'inherit'] });
     let shown = '';
     shell.stdout.on('data', (chunk) => (shown += chunk));
     const code = await new Promise<number | null>((resolve) => shell.on('close', resolve));
     assert.equal(code, 0);
-    assert.equal(shown.split('\n').filter(Boolean).length, 2, 'head printed its two lines');
+    assert.equal(shown.split('\n').filter(Boolean).length, 3, 'head printed its three lines');
     const stderr = fs.readFileSync(errFile, 'utf8');
     assert.doesNotMatch(stderr, /EPIPE|\n\s+at |Error:/, `no stack trace on stderr:\n${stderr}`);
     await waitUntilGone(statusOf(dir).pid, 60_000);

@@ -84,9 +84,12 @@ export interface TrainerSession {
   send(control: unknown): void;
 }
 
-/** Starts the trainer bundle over stdio (as `durian train` does), decoding its events. */
-export function startTrainer(args: string[], env: NodeJS.ProcessEnv): TrainerSession {
-  const child = spawn(process.execPath, [trainerBundle, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+/** The trainer run from its sources (through tsx), for tests that must not depend on a fresh dist/. */
+export const trainerSource = ['--import', 'tsx', path.join(root, 'src/trainer/main.ts')];
+
+/** Starts the trainer bundle (or `entry`, e.g. trainerSource) over stdio (as `durian train` does), decoding its events. */
+export function startTrainer(args: string[], env: NodeJS.ProcessEnv, entry: readonly string[] = [trainerBundle]): TrainerSession {
+  const child = spawn(process.execPath, [...entry, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const events: TrainerEvent[] = [];
   const waiters: { predicate: (event: TrainerEvent) => boolean; resolve: (event: TrainerEvent) => void }[] = [];
   let buffer = '';

@@ -264,6 +264,19 @@ describe('rollouts reducer and navigation', () => {
     assert.deepEqual(model.steps, []);
   });
 
+  it('shows a revealed step (a click on a Dashboard chart) and keeps it while live steps arrive', () => {
+    const groups = stepGroups();
+    const model = reduce([runMessage({ steps: [10, 20] })]);
+    applyMessage(model, { type: ROLLOUTS.live, step: 21, estimator: 'durian', groups });
+    assert.equal(model.followLive, true);
+    applyMessage(model, { type: ROLLOUTS.step, step: 10, groups, skipped: 0, reveal: true });
+    assert.equal(model.shown?.step, 10);
+    assert.equal(model.followLive, false);
+    applyMessage(model, { type: ROLLOUTS.live, step: 22, estimator: 'durian', groups });
+    assert.equal(model.shown?.step, 10, 'the next live step does not replace the revealed one');
+    assert.equal(parseRolloutsHostToWebview({ type: ROLLOUTS.step, step: 10, groups: [], skipped: 0, reveal: 'yes' }).ok, false);
+  });
+
   it('drops a step seen live whose groups were not kept on disk, but never the live step itself', () => {
     const groups = stepGroups();
     const model = reduce([runMessage({ steps: [10] })]);

@@ -10,30 +10,17 @@
  * Needs the e2e setup's Chromium and playwright-core (`bash scripts/e2e-setup.sh`); skipped without them.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { deflateSync, crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import * as esbuild from 'esbuild';
-import { CONTROL, EVENT, type LiveConfig, ROLLOUTS, type RolloutGroup, type RolloutsHostToWebviewMessage } from '../../src/protocol/index.js';
-import { chromiumArgs } from '../e2e/harness.js';
-import { type Browser, type Page, loadPlaywright } from '../e2e/playwright.js';
-import { e2ePaths, projectRoot } from '../e2e/setup.js';
+import { CONTROL, EVENT, ROLLOUTS, type RolloutGroup, type RolloutsHostToWebviewMessage } from '../../src/protocol/index.js';
+import { projectRoot } from '../e2e/setup.js';
+import { BASE_LIVE_CONFIG as BASE, type EvaluatePage, type WebviewPage, openWebviewPage, webviewDomSkipReason } from '../support/webviewPage.js';
 
 /** Milliseconds the server holds each image (a webview's resource loads take about this long). */
 const IMAGE_DELAY_MS = 150;
 /** A fast live run: a new step every this many ms (the small e2e session reaches ~20 steps a second). */
 const LIVE_STEP_MS = 40;
-
-function skipReason(): string | false {
-  if (process.env.DURIAN_E2E === '0') return 'DURIAN_E2E=0';
-  if (!existsSync(e2ePaths.chromium)) return `no Chromium at ${e2ePaths.chromium}: run \`bash scripts/e2e-setup.sh\``;
-  if (!existsSync(path.join(e2ePaths.playwrightDir, 'node_modules', 'playwright-core'))) return 'playwright-core is not installed: run `bash scripts/e2e-setup.sh`';
-  return false;
-}
 
 /** A w x h PNG of one colour (RGB, no filtering). */
 function png(width: number, height: number, rgb: [number, number, number]): Buffer {
@@ -72,22 +59,6 @@ const LIGHT_MODERN: Record<string, string> = {
   'charts-red': '#e51400',
   'charts-yellow': '#bf8803',
   'focusBorder': '#005fb8',
-};
-
-const BASE: LiveConfig = {
-  estimator: 'durian',
-  durianWeights: [0.1, 0.2, 0.7],
-  reasoningBins: 4,
-  minPromptsPerBin: 2,
-  eps: 1e-6,
-  poolZeroVariance: true,
-  lr: 0.001,
-  klBeta: 0.01,
-  clipLow: 0.2,
-  clipHigh: 0.2,
-  temperature: 1,
-  groupSize: 8,
-  batchSize: 8,
 };
 
 /** A group of 8 rollouts; `rewards` 1 = right. */
@@ -132,17 +103,9 @@ function stepGroups(step: number, count = 8): RolloutGroup[] {
   return Array.from({ length: count }, (_, i) => group(`train-${String(step * 100 + i).padStart(6, '0')}`, `images/s${step}-p${i}.png`, PATTERNS[i % PATTERNS.length]));
 }
 
-type EvaluatePage = Page & {
-  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
-  setViewportSize(size: { width: number; height: number }): Promise<void>;
-  goto(url: string): Promise<unknown>;
-};
-
-describe('the Rollout Groups webview in a real DOM (Chromium)', { skip: skipReason(), timeout: 180_000 }, () => {
-  let dir: string;
-  let server: Server;
+describe('the Rollout Groups webview in a real DOM (Chromium)', { skip: webviewDomSkipReason(), timeout: 180_000 }, () => {
+  let served: WebviewPage;
   let base: string;
-  let browser: Browser;
   let page: EvaluatePage;
   let imageRequests = 0;
 
@@ -175,58 +138,31 @@ describe('the Rollout Groups webview in a real DOM (Chromium)', { skip: skipReas
   };
 
   before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'durian-rollouts-dom-'));
-    await esbuild.build({
-      entryPoints: { rollouts: path.join(projectRoot, 'webview', 'rollouts', 'main.ts') },
-      outdir: dir,
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      target: 'es2022',
-      loader: { '.css': 'css' },
-      logLevel: 'warning',
-    });
     // A few of the variables VS Code sets on a webview (values of Default Light Modern).
     const theme = Object.entries(LIGHT_MODERN).map(([name, value]) => `--vscode-${name}: ${value};`).join(' ');
-    const html = `<!doctype html><html style="${theme}"><head><meta charset="utf-8"><link rel="stylesheet" href="rollouts.css"></head><body class="vscode-light"><script src="rollouts.js"></script></body></html>`;
     const image = png(32, 32, [200, 40, 40]);
-    server = createServer((request, response) => {
-      const url = request.url ?? '/';
-      if (url.startsWith('/run/images/')) {
+    served = await openWebviewPage({
+      entry: 'rollouts',
+      htmlAttributes: `style="${theme}"`,
+      bodyClass: 'vscode-light',
+      viewport: { width: 1400, height: 900 },
+      // Images are held IMAGE_DELAY_MS, as a webview's resource loads are.
+      route(url, request, response) {
+        if (!url.startsWith('/run/images/')) return false;
         imageRequests++;
         const timer = setTimeout(() => {
           response.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' });
           response.end(image);
         }, IMAGE_DELAY_MS);
         request.on('close', () => clearTimeout(timer));
-        return;
-      }
-      const file = url === '/index.html' ? undefined : path.join(dir, path.basename(url));
-      if (url === '/index.html') {
-        response.writeHead(200, { 'content-type': 'text/html' });
-        response.end(html);
-      } else if (file && existsSync(file)) {
-        response.writeHead(200, { 'content-type': file.endsWith('.css') ? 'text/css' : 'text/javascript' });
-        response.end(readFileSync(file));
-      } else {
-        response.writeHead(404);
-        response.end();
-      }
+        return true;
+      },
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { chromium } = loadPlaywright(e2ePaths.playwrightDir);
-    browser = await chromium.launch({ executablePath: e2ePaths.chromium, args: chromiumArgs, headless: true, timeout: 60_000 });
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    page = (await context.newPage()) as EvaluatePage;
-    page.setDefaultTimeout(10_000);
-    mkdirSync(path.join(projectRoot, 'test-results', 'webview'), { recursive: true });
+    ({ page, base } = served);
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
-    server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await served?.close();
   });
 
   it('loads the thumbnails while following a live run of a step every 40 ms', async () => {
@@ -381,6 +317,20 @@ describe('the Rollout Groups webview in a real DOM (Chromium)', { skip: skipReas
     assert.equal(options.filter(([, text]) => /durian/.test(text)).length, 1, `durian listed once: ${JSON.stringify(options)}`);
     assert.deepEqual(options.find(([value]) => value === 'durian'), ['durian', 'durian (current)']);
     assert.equal(await page.locator('.field-estimator').inputValue(), 'durian');
+  });
+
+  it('says how many reasoning bins a step really used when b is capped by its prompts', async () => {
+    await open({ width: 1400, height: 900 }, { baseConfig: { ...BASE, reasoningBins: 12 } });
+    await post([{ type: ROLLOUTS.step, step: 1, groups: stepGroups(1), skipped: 0 }]);
+    await page.locator('.group-row').first().waitFor();
+    // 8 prompts at 2 per bin fill 4 bins, not the 12 asked for.
+    assert.match(await page.locator('summary').first().innerText(), /· b 4 \(of 12\) ·/);
+    const hint = await page.evaluate(() => document.querySelector('.field-reasoningBins')?.closest('label')?.querySelector('.hint')?.textContent ?? '', undefined);
+    assert.match(hint, /^4 in use \(8 prompts, 2\/bin\) · from the start$/);
+    await open();
+    await post([{ type: ROLLOUTS.step, step: 1, groups: stepGroups(1), skipped: 0 }]);
+    await page.locator('.group-row').first().waitFor();
+    assert.match(await page.locator('summary').first().innerText(), /· b 4 ·/, 'an uncapped b is shown as it is');
   });
 
   it('draws disabled buttons unlike enabled ones, and the pressed preview toggle as pressed', async () => {

@@ -10,7 +10,9 @@ import 'uplot/dist/uPlot.min.css';
 import { type ChartData, ChartDataBuilder, type ChartViewOptions } from './chartData.js';
 import { CHART_SPECS, type ChartSpec } from './chartSpecs.js';
 import { formatValue } from './format.js';
-import type { DashboardModel } from './state.js';
+import { MarkerLayer } from './markerLayer.js';
+import type { ChartMarker } from './markers.js';
+import { type DashboardModel, markersOf } from './state.js';
 import type { ChartTheme } from './theme.js';
 
 /** Charts in the same group move their cursors together. */
@@ -30,8 +32,12 @@ class ChartCard {
   private data: ChartData | undefined;
   private zoomed = false;
   private readonly resizeObserver: ResizeObserver;
+  private readonly markerLayer: MarkerLayer;
+  /** The run's markers, drawn on every chart. */
+  private markers: readonly ChartMarker[] = [];
+  private theme: ChartTheme | undefined;
 
-  constructor(readonly spec: ChartSpec) {
+  constructor(readonly spec: ChartSpec, onStepClick: (step: number) => void) {
     this.element = document.createElement('section');
     this.element.className = 'chart-card';
     this.element.dataset.chart = spec.id;
@@ -42,14 +48,22 @@ class ChartCard {
     title.title = spec.description;
     this.plotHost = document.createElement('div');
     this.plotHost.className = 'chart-plot';
+    this.markerLayer = new MarkerLayer({
+      markers: () => this.markers,
+      theme: () => this.theme as ChartTheme,
+      onStepClick,
+    });
+    this.plotHost.append(this.markerLayer.tooltip);
     this.element.append(title, this.plotHost);
     this.resizeObserver = new ResizeObserver(() => this.fitWidth());
     this.resizeObserver.observe(this.plotHost);
   }
 
   /** Shows `data` (or hides the card when there is none). */
-  update(data: ChartData | undefined, theme: ChartTheme, themeRevision: number): void {
+  update(data: ChartData | undefined, theme: ChartTheme, themeRevision: number, markers: readonly ChartMarker[]): void {
     this.data = data;
+    this.theme = theme;
+    this.markers = markers;
     if (!data) {
       this.element.hidden = true;
       this.destroyPlot();
@@ -65,6 +79,7 @@ class ChartCard {
       this.plot = new uPlot(this.options(data, theme), aligned, this.plotHost);
       return;
     }
+    // setData redraws, markers included.
     this.plot.setData(aligned, !this.zoomed);
   }
 
@@ -122,6 +137,7 @@ class ChartCard {
         hover: { skip: [null, undefined] },
       },
       hooks: {
+        ...this.markerLayer.hooks(),
         setScale: [(plot, scaleKey) => this.onScale(plot, scaleKey)],
         setSeries: [(plot, seriesIndex, options) => this.onSeriesToggled(plot, seriesIndex, options)],
       },
@@ -164,8 +180,8 @@ export class ChartGrid {
   private readonly cards: ChartCard[];
   private themeRevision = 0;
 
-  constructor(container: HTMLElement, private theme: ChartTheme) {
-    this.cards = CHART_SPECS.map((spec) => new ChartCard(spec));
+  constructor(container: HTMLElement, private theme: ChartTheme, onStepClick: (step: number) => void) {
+    this.cards = CHART_SPECS.map((spec) => new ChartCard(spec, onStepClick));
     container.append(...this.cards.map((card) => card.element));
   }
 
@@ -178,9 +194,10 @@ export class ChartGrid {
   /** Draws the model; returns how many charts have data. */
   render(model: DashboardModel, options: ChartViewOptions): number {
     let shown = 0;
+    const markers = markersOf(model);
     for (const card of this.cards) {
       const data = card.builder.build(model, card.spec, options);
-      card.update(data, this.theme, this.themeRevision);
+      card.update(data, this.theme, this.themeRevision, markers);
       if (data) shown++;
     }
     return shown;

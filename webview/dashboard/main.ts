@@ -40,7 +40,7 @@ const view = new DashboardView(document.body, {
     scheduleRender();
   },
 }, settings);
-const charts = new ChartGrid(view.chartContainer, readTheme());
+const charts = new ChartGrid(view.chartContainer, readTheme(), (step) => api.postMessage({ type: DASHBOARD.openStep, step }));
 
 let frameRequested = false;
 let chartsDirty = true;

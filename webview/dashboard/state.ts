@@ -7,6 +7,7 @@
  * object); `revision` changes with every update so a view knows when to redraw.
  */
 import { EVENT, type TrainerEvent } from '../../src/protocol/events.js';
+import type { LiveConfig } from '../../src/protocol/liveConfig.js';
 import {
   DASHBOARD,
   type DashboardAdvice,
@@ -14,8 +15,11 @@ import {
   type DashboardRunState,
   type HostToWebviewMessage,
   type RunIdentity,
+  type RunMark,
   type ValidationLine,
+  skippedStepOf,
 } from '../../src/protocol/webview.js';
+import { type ChartMarker, type MarkerLog, buildMarkers, emptyMarkerLog, interventionMarkers } from './markers.js';
 import { SeriesTable } from './series.js';
 
 /** The train table's column of wall time since the run started (metrics.jsonl's `elapsedMs`). */
@@ -82,6 +86,10 @@ export interface DashboardModel {
   notices: DashboardNotice[];
   /** Paused time, left out of the pace the ETA is computed from. */
   pauses: PauseLog;
+  /** What the markers on the step axis are built from. */
+  markerLog: MarkerLog;
+  /** Changes whenever `markerLog` does. */
+  markerRevision: number;
   /** Changes with every update. */
   revision: number;
 }
@@ -93,8 +101,38 @@ export function createModel(): DashboardModel {
     validation: new SeriesTable(),
     notices: [],
     pauses: { intervals: [] },
+    markerLog: emptyMarkerLog(),
+    markerRevision: 0,
     revision: 0,
   };
+}
+
+interface MarkerState {
+  revision: number;
+  markers: ChartMarker[];
+  config: LiveConfig | undefined;
+}
+
+/** Built once per change of the marker log (the charts and the header ask every frame). */
+const markerCache = new WeakMap<DashboardModel, MarkerState>();
+
+function markerState(model: DashboardModel): MarkerState {
+  const cached = markerCache.get(model);
+  if (cached?.revision === model.markerRevision) return cached;
+  const { markerLog } = model;
+  const state = { revision: model.markerRevision, markers: buildMarkers(markerLog), config: interventionMarkers(markerLog.baseConfig, markerLog.interventions).config };
+  markerCache.set(model, state);
+  return state;
+}
+
+/** The model's markers, ascending by step. */
+export function markersOf(model: DashboardModel): ChartMarker[] {
+  return markerState(model).markers;
+}
+
+/** The live configuration now: the run's start plus its setConfig controls (less those undone). */
+export function currentCoefficients(model: DashboardModel): LiveConfig | undefined {
+  return markerState(model).config;
 }
 
 /** Folds messages, in order, into `model` (a new one by default) and returns it. */
@@ -120,6 +158,14 @@ export function applyMessage(model: DashboardModel, message: HostToWebviewMessag
       applyIdentity(model.header, message);
       trackPause(model, message.state === 'paused', now);
       break;
+    case DASHBOARD.interventions: {
+      const log = model.markerLog;
+      log.interventions = message.interventions;
+      const logged = new Set(message.interventions.map((line) => line.controlId));
+      log.applied = log.applied.filter((applied) => !logged.has(applied.controlId));
+      model.markerRevision++;
+      break;
+    }
     case DASHBOARD.event:
       applyEvent(model, message.event);
       if (message.event.type === EVENT.paused) trackPause(model, true, now, message.event.step);
@@ -178,6 +224,13 @@ function applyHistory(model: DashboardModel, history: DashboardHistoryMessage): 
   header.totalSteps = history.totalSteps;
   for (const line of history.metrics) train.append(line.step, line, SKIP_STEP);
   for (const line of history.validations) appendValidation(validation, line);
+  model.markerLog = {
+    ...(history.baseConfig ? { baseConfig: history.baseConfig } : {}),
+    interventions: history.interventions ?? [],
+    marks: history.marks ?? [],
+    applied: [],
+  };
+  model.markerRevision++;
   header.step = train.lastStep;
   header.elapsedMs = lastFinite(train.column(ELAPSED_COLUMN));
 }
@@ -206,6 +259,9 @@ export function applyEvent(model: DashboardModel, event: TrainerEvent): void {
         const from = event.resumedFromStep;
         model.pauses.intervals = model.pauses.intervals.filter((pause) => pause.afterStep < from);
         header.step = model.train.lastStep;
+        forgetMarksAfter(model, from);
+        addMark(model, { kind: 'resumedFrom', step: from });
+        model.markerRevision++;
       }
       break;
     }
@@ -223,21 +279,49 @@ export function applyEvent(model: DashboardModel, event: TrainerEvent): void {
       break;
     case EVENT.checkpoint:
       header.lastCheckpointStep = event.step;
+      addMark(model, { kind: 'checkpoint', step: event.step });
       break;
     case EVENT.done:
       header.step = event.step;
       break;
-    case EVENT.error:
+    case EVENT.error: {
+      const skipped = skippedStepOf(event.message);
+      if (skipped) addMark(model, skipped);
       addNotice(model, `Trainer ${event.fatal ? 'error' : 'warning'}${event.where ? ` (${event.where})` : ''}: ${event.message}`, event.fatal ? 'error' : 'warning');
       break;
+    }
     case EVENT.log:
       if (event.level === 'error') addNotice(model, `Trainer: ${event.message}`, 'error');
       break;
     case EVENT.applied:
+      if (!model.markerLog.applied.some((applied) => applied.controlId === event.controlId)) {
+        model.markerLog.applied.push({ controlId: event.controlId, kind: event.kind, step: event.step });
+        model.markerRevision++;
+      }
+      break;
     case EVENT.paused:
+      addMark(model, { kind: 'pause', step: event.step });
+      break;
     case EVENT.resumed:
+      addMark(model, { kind: 'resume', step: event.step });
       break;
   }
+}
+
+/** Adds a mark unless the same one is there (the host's history may already hold it). */
+function addMark(model: DashboardModel, mark: RunMark): void {
+  const marks = model.markerLog.marks;
+  if (marks.some((m) => m.kind === mark.kind && m.step === mark.step)) return;
+  marks.push(mark);
+  model.markerRevision++;
+}
+
+/** A resumed run redoes the steps after its checkpoint: what was marked after it is gone from its files too. */
+function forgetMarksAfter(model: DashboardModel, step: number): void {
+  const log = model.markerLog;
+  log.marks = log.marks.filter((mark) => mark.step <= step);
+  log.interventions = log.interventions.filter((line) => line.step <= step);
+  log.applied = log.applied.filter((applied) => applied.step <= step);
 }
 
 /**

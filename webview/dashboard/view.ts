@@ -10,7 +10,8 @@ import { RunTitle, element } from '../shared/dom.js';
 import { formatDuration } from './format.js';
 import type { DashboardViewState } from './settings.js';
 import { MAX_SMOOTHING } from './smoothing.js';
-import { type DashboardModel, type DashboardNotice, type HeaderState, estimateEtaMs } from './state.js';
+import { describeCoefficients } from './markers.js';
+import { type DashboardModel, type DashboardNotice, type HeaderState, currentCoefficients, estimateEtaMs } from './state.js';
 
 /** What the user did in the view. */
 export interface ViewActions {
@@ -38,6 +39,8 @@ export class DashboardView {
   readonly chartContainer: HTMLElement;
   private readonly title = new RunTitle();
   private readonly facts = element('div', 'run-facts');
+  /** The coefficients in force: the run's configuration plus its applied setConfig controls. */
+  private readonly coefficients = element('div', 'run-coefficients');
   private readonly progress = element('div', 'progress-fill');
   private readonly pause: ButtonElement;
   private readonly resume: ButtonElement;
@@ -72,7 +75,7 @@ export class DashboardView {
     titleRow.append(this.title.runName, this.title.stateBadge, commands);
     const progressTrack = element('div', 'progress-track');
     progressTrack.append(this.progress);
-    header.append(titleRow, this.facts, this.title.stateMessage, this.advice, progressTrack);
+    header.append(titleRow, this.facts, this.coefficients, this.title.stateMessage, this.advice, progressTrack);
 
     const toolbar = element('div', 'toolbar');
     const smoothingLabel = element('label', 'smoothing');
@@ -88,7 +91,7 @@ export class DashboardView {
     this.rawCheckbox.label = 'Show raw values';
     this.rawCheckbox.checked = settings.showRaw;
     this.rawCheckbox.addEventListener('change', () => actions.settingsChanged({ showRaw: this.rawCheckbox.checked }));
-    const hint = element('span', 'hint', 'Drag to zoom, double-click to reset');
+    const hint = element('span', 'hint', 'Drag to zoom, double-click to reset, click a step to open its rollout groups; hover a marker to see what changed');
     toolbar.append(smoothingLabel, this.rawCheckbox, hint);
 
     this.chartContainer = element('main', 'chart-grid');
@@ -113,6 +116,9 @@ export class DashboardView {
     if (eta !== undefined) facts.push(`ETA ${formatDuration(eta)}`);
     if (header.lastCheckpointStep !== undefined) facts.push(`checkpoint at step ${header.lastCheckpointStep}`);
     this.facts.textContent = facts.join('   ·   ');
+    const coefficients = currentCoefficients(model);
+    this.coefficients.textContent = coefficients ? `now: ${describeCoefficients(coefficients)}` : '';
+    this.coefficients.hidden = !coefficients;
 
     const fraction = header.totalSteps && header.step !== undefined ? Math.min(1, header.step / header.totalSteps) : 0;
     this.progress.style.width = `${(fraction * 100).toFixed(2)}%`;

@@ -26,7 +26,7 @@ import {
   type RolloutsHostToWebviewMessage,
 } from '../../src/protocol/rolloutsWebview.js';
 import { type NumberRange, describeRange } from '../../src/protocol/schema.js';
-import { type DashboardRunState, EXTREME_ADVANTAGE } from '../../src/protocol/webview.js';
+import { type DashboardRunState, EXTREME_ADVANTAGE, lowerBound, nearestKeptStep } from '../../src/protocol/webview.js';
 
 /** The options src/core's computeAdvantages takes for an estimator (the trainer's `estimatorOptionsOf`). */
 export { estimatorOptionsOf as estimatorOptions } from '../../src/protocol/liveConfig.js';
@@ -236,13 +236,7 @@ function insertStep(steps: number[], step: number): void {
     steps.push(step);
     return;
   }
-  let low = 0;
-  let high = steps.length;
-  while (low < high) {
-    const mid = (low + high) >> 1;
-    if (steps[mid] < step) low = mid + 1;
-    else high = mid;
-  }
+  const low = lowerBound(steps, step);
   if (steps[low] !== step) steps.splice(low, 0, step);
 }
 
@@ -298,6 +292,11 @@ export function applyMessage(model: RolloutsModel, message: RolloutsHostToWebvie
       // last one and the steps intervened on) leaves the list, so stepping back lands on kept steps.
       else if (message.step !== model.live?.step) removeStep(model.steps, message.step);
       if (model.latestStep === undefined || message.step > model.latestStep) model.latestStep = message.step;
+      // A step asked for elsewhere (a click on a Dashboard chart) is shown and stays: following live stops.
+      if (message.reveal) {
+        model.followLive = false;
+        model.wantedStep = message.step;
+      }
       // Show it if it is the step asked for, or nothing was asked and we follow the newest.
       if (message.step === model.wantedStep || (model.wantedStep === undefined && (model.followLive || !model.shown))) {
         const estimator = configAt(model, message.step)?.estimator;
@@ -403,7 +402,7 @@ export function navigate(model: RolloutsModel, target: NavigationTarget): number
   else if (target === 'first') step = steps[0];
   else if (target === 'previous') step = [...steps].reverse().find((s) => s < current) ?? steps[0];
   else if (target === 'next') step = steps.find((s) => s > current) ?? steps[steps.length - 1];
-  else step = nearestStep(steps, target);
+  else step = nearestKeptStep(steps, target) ?? target;
   model.followLive = target === 'latest' || (model.followLive && step === steps[steps.length - 1]);
   model.revision++;
   if (model.live?.step === step) {
@@ -414,13 +413,6 @@ export function navigate(model: RolloutsModel, target: NavigationTarget): number
   if (model.shown?.step === step && model.wantedStep === undefined) return undefined;
   model.wantedStep = step;
   return step;
-}
-
-/** The step of `steps` closest to `step` (ties: the earlier). */
-export function nearestStep(steps: readonly number[], step: number): number {
-  let best = steps[0];
-  for (const s of steps) if (Math.abs(s - step) < Math.abs(best - step)) best = s;
-  return best;
 }
 
 export function setFollowLive(model: RolloutsModel, follow: boolean): number | undefined {

@@ -4,6 +4,7 @@
  * toolbar (search, filters, sort), the notices and the interventions section (pending, applied at step N,
  * undo). Built with createElement and textContent only.
  */
+import { effectiveReasoningBins } from '../../src/core/difficulty/binning.js';
 import type { LiveConfig } from '../../src/protocol/liveConfig.js';
 import { EXTREME_ADVANTAGE } from '../../src/protocol/webview.js';
 import { RunTitle } from '../shared/dom.js';
@@ -263,6 +264,9 @@ export class RolloutsHeader {
       return step === undefined ? 'from the start' : `since step ${step}`;
     };
     this.editor.classList.toggle('disabled', !config);
+    // b is capped so that each bin holds minPromptsPerBin of the step's prompts: say what the shown step used.
+    const prompts = model.shown?.groups.length ?? 0;
+    const binsInUse = config && prompts > 0 ? { prompts, used: effectiveReasoningBins(prompts, config.reasoningBins, config.minPromptsPerBin) } : undefined;
     for (const spec of FIELD_SPECS) {
       const { input, hint } = this.inputs.get(spec.field) as { input: HTMLInputElement; hint: HTMLElement };
       if (document.activeElement !== input) input.value = draft[spec.field] ?? (config ? spec.current(config) : '');
@@ -272,6 +276,9 @@ export class RolloutsHeader {
       input.classList.toggle('edited', draft[spec.field] !== undefined && !error && config !== undefined && draft[spec.field] !== spec.current(config));
       input.setAttribute('aria-invalid', String(!!error));
       hint.textContent = error ?? (config ? sinceText(spec.since) : '');
+      if (!error && config && spec.field === 'reasoningBins' && binsInUse && binsInUse.used < config.reasoningBins) {
+        hint.textContent = `${binsInUse.used} in use (${binsInUse.prompts} prompts, ${config.minPromptsPerBin}/bin) · ${hint.textContent}`;
+      }
       hint.classList.toggle('error', !!error);
     }
     this.currentEstimator = config?.estimator;
@@ -305,7 +312,7 @@ export class RolloutsHeader {
     if (pendingConfig > 0) status.push(`${pendingConfig} change${pendingConfig === 1 ? '' : 's'} pending (applied at the next step boundary)`);
     this.editorStatus.textContent = status.join(' · ');
     this.editorSummary.textContent = config
-      ? `Coefficients: ${config.estimator} · (a_ori, a_perc, a_reas) = (${config.durianWeights.map((w) => formatNumber(w, 3)).join(', ')}) · b ${config.reasoningBins} · lr ${config.lr} · KL ${config.klBeta}`
+      ? `Coefficients: ${config.estimator} · (a_ori, a_perc, a_reas) = (${config.durianWeights.map((w) => formatNumber(w, 3)).join(', ')}) · b ${binsInUse && binsInUse.used < config.reasoningBins ? `${binsInUse.used} (of ${config.reasoningBins})` : config.reasoningBins} · lr ${config.lr} · KL ${config.klBeta}`
       : 'Coefficients';
   }
 

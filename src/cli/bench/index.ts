@@ -11,7 +11,7 @@ import { messagesSuite } from './messages.js';
 import { policySuite } from './policy.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
-export const SUITES: BenchSuite[] = [coreSuite, encoderSuite, policySuite, messagesSuite];
+const SUITES: BenchSuite[] = [coreSuite, encoderSuite, policySuite, messagesSuite];
 
 export function benchHelp(): string {
   const suites = SUITES.map((suite) => `  ${suite.name.padEnd(10)}${suite.description}`);

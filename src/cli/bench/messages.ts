@@ -53,7 +53,7 @@ import { seededRandom } from '../syntheticBatch.js';
 import { type BenchRow, type BenchSuite, timeMediansInterleaved } from './types.js';
 
 /** The most steps per second the built-in trainer reaches (about 5-10 on a small default run). */
-export const TRAINER_PEAK_STEPS_PER_S = 10;
+const TRAINER_PEAK_STEPS_PER_S = 10;
 /** The host reads the trainer's stdout in chunks of this size (a pipe's typical high-water mark). */
 export const CHUNK_BYTES = 64 * 1024;
 

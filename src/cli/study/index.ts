@@ -40,12 +40,12 @@ function shellQuote(arg: string): string {
 }
 
 /** The command as typed, as far as the process can tell (`node dist/cli.js study ...`). */
-export function commandLine(argv: string[]): string {
+function commandLine(argv: string[]): string {
   const script = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : 'durian';
   return ['node', script, 'study', ...argv].map(shellQuote).join(' ');
 }
 
-export function gitCommit(): string {
+function gitCommit(): string {
   try {
     const head = execFileSync('git', ['-C', __dirname, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
     if (!/^[0-9a-f]{40}$/.test(head)) return 'unknown';
@@ -61,7 +61,7 @@ export function gitCommit(): string {
   }
 }
 
-export function machineInfo(): StudyMeta['machine'] {
+function machineInfo(): StudyMeta['machine'] {
   const cpus = os.cpus();
   return {
     cpus: cpus[0]?.model?.trim() || 'unknown CPU',

@@ -33,7 +33,7 @@ export interface StudyReport {
 
 const ALPHA = 0.05;
 
-export function colorOf(arm: string, index = 0): string {
+function colorOf(arm: string, index = 0): string {
   return ESTIMATOR_COLORS[arm] ?? EXTRA_COLORS[index % EXTRA_COLORS.length];
 }
 
@@ -98,7 +98,7 @@ function armName(summary: StudySummary, arm: string): string {
 }
 
 /** The verdict section: Durian against each baseline at each G, and a one-line tally. */
-export function verdictSection(summary: StudySummary, settings: StudySettings): string[] {
+function verdictSection(summary: StudySummary, settings: StudySettings): string[] {
   const lines: string[] = ['## Verdict: Durian against each baseline', ''];
   if (!settings.estimators.includes('durian')) return [...lines, 'Durian is not among the estimators of this study.', ''];
   if (summary.durianVerdicts.length === 0) return [...lines, 'No baseline has finished cells to compare with yet.', ''];

@@ -12,7 +12,7 @@ import { type CellSpec, type StudySettings, type Variant, armLabel, durianDefaul
 import { type PairedTest, type Summary, type Verdict, pairedTTest, sampleVariance, summarize, verdictOf } from './stats.js';
 
 /** Metric names in metrics.jsonl (verl's) that the study reads. */
-export const METRIC = {
+const METRIC = {
   fracExtreme: 'critic/advantages/frac_abs_gt_2',
   fracExtremeGrpo: 'critic/advantages_grpo/frac_abs_gt_2',
   gradNorm: 'actor/grad_norm',
@@ -125,7 +125,7 @@ function mean(values: number[]): number {
   return summarize(values).mean;
 }
 
-export function readCell(studyDir: string, cell: CellSpec, steps: number, withSeries = true): CellResult {
+function readCell(studyDir: string, cell: CellSpec, steps: number, withSeries = true): CellResult {
   const runDir = path.join(studyDir, 'runs', cell.name);
   const state = cellState(runDir, steps);
   const status = readStatus(runDir);
@@ -259,7 +259,7 @@ function meanSeries(cells: CellResult[]): ArmSummary['meanSeries'] {
   return { step: steps, fracExtreme: average('fracExtreme'), gradNorm: average('gradNorm'), kl: average('kl') };
 }
 
-export function summarizeArm(cells: CellResult[]): ArmSummary {
+function summarizeArm(cells: CellResult[]): ArmSummary {
   const first = cells[0];
   const complete = cells.filter((c) => c.state === 'complete');
   const steps = [...new Set(complete.flatMap((c) => c.validation.map((v) => v.step)))].sort((a, b) => a - b);

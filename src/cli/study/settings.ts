@@ -44,7 +44,7 @@ interrupted one from its checkpoint; Ctrl+C stops after the current step (Ctrl+C
 Cells whose settings (steps, config, grid) differ from those recorded in DIR/study.json are refused
 with the differences named; use another --out for a different study.`;
 
-export const STUDY_OPTIONS = {
+const STUDY_OPTIONS = {
   config: { type: 'string' },
   estimators: { type: 'string' },
   seeds: { type: 'string' },
@@ -107,8 +107,8 @@ export interface CellSpec {
   config: TrainConfig;
 }
 
-export const DEFAULT_SENSITIVITY_WEIGHTS = '0.1,0.2,0.7;1,0,0;0.2,0.3,0.5;0.1,0.7,0.2';
-export const DEFAULT_SENSITIVITY_BINS = '4,12,16';
+const DEFAULT_SENSITIVITY_WEIGHTS = '0.1,0.2,0.7;1,0,0;0.2,0.3,0.5;0.1,0.7,0.2';
+const DEFAULT_SENSITIVITY_BINS = '4,12,16';
 
 const DURIAN_DEFAULTS = {
   weights: [...DURIAN_DEFAULT_WEIGHTS] as number[],
@@ -150,7 +150,7 @@ function parseNumberText(text: string, flag: string): number {
 }
 
 /** "a,b,c;d,e,f" -> [[a,b,c],[d,e,f]]; "none" -> []. */
-export function parseWeightList(value: string, flag = '--sensitivity-weights'): number[][] {
+function parseWeightList(value: string, flag = '--sensitivity-weights'): number[][] {
   if (value.trim() === 'none') return [];
   const triples = value.split(';').map((t) => t.trim());
   return noDuplicates(
@@ -349,7 +349,7 @@ function numberLabel(value: number): string {
   return String(value).replace('+', '');
 }
 
-export function armOf(estimator: string, variant: Variant): string {
+function armOf(estimator: string, variant: Variant): string {
   if (variant.kind === 'weights') return `${estimator}-w${variant.weights.map(numberLabel).join('_')}`;
   if (variant.kind === 'bins') return `${estimator}-b${variant.reasoningBins}`;
   return estimator;

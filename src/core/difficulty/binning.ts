@@ -5,7 +5,7 @@
  */
 import { DurianInputError } from '../errors.js';
 
-export function rankOrder(scores: ArrayLike<number>): Int32Array {
+function rankOrder(scores: ArrayLike<number>): Int32Array {
   // Sort the values natively (no comparator), then hand out the ranks of each distinct value to its
   // items in input order: ties are broken by position without relying on a stable sort.
   const n = scores.length;
@@ -39,7 +39,7 @@ export type PerceptualBucket = (typeof PERCEPTUAL_BUCKETS)[number];
  * scores at ranks k..m (0-based) goes to bin floor(((k + m) / 2) * bins / n). Distinct scores get exactly
  * rankBins's bins.
  */
-export function tiedRankBins(scores: ArrayLike<number>, bins: number): Int32Array {
+function tiedRankBins(scores: ArrayLike<number>, bins: number): Int32Array {
   if (!Number.isInteger(bins) || bins < 1) throw new DurianInputError('bins', `must be a whole number >= 1, got ${bins}`);
   const n = scores.length;
   const out = new Int32Array(n);

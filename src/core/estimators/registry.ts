@@ -27,7 +27,7 @@ export const ESTIMATORS: Readonly<Record<string, Estimator<never>>> = Object.fre
 export type EstimatorName = 'grpo' | 'dr_grpo' | 'rloo' | 'batch_std' | 'durian';
 export const ESTIMATOR_NAMES = Object.keys(ESTIMATORS) as EstimatorName[];
 
-export function getEstimator(name: unknown): Estimator<never> {
+function getEstimator(name: unknown): Estimator<never> {
   if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(ESTIMATORS, name)) {
     throw new DurianInputError('estimator', `unknown estimator ${describeValue(name)} (known: ${ESTIMATOR_NAMES.join(', ')})`);
   }

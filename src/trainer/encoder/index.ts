@@ -6,6 +6,6 @@ export { defaultEncoderPath, encodeImages, loadEncoder, type Encoder, type LoadE
 export { EncoderError } from './errors.js';
 export { imagePixels, type EncoderImage } from './image.js';
 export { metadataProblems, type EncoderMetadata, type EncoderInputSpec, type EncoderOutputSpec } from './metadata.js';
-export { visualEntropy, visualSpectrum } from './visualEntropy.js';
+export { visualEntropy } from './visualEntropy.js';
 export { imageKey, PatchFeatureCache, type CachedImageFeatures, type FeatureCacheOptions, type FeatureCacheStats } from './cache.js';
 export { benchEncoder, type EncoderBenchResult } from './bench.js';

@@ -57,11 +57,11 @@ export interface EncoderMetadata {
 }
 
 /** Largest encoder input side in pixels (a 4096 x 4096 input is 200 MB of float32 per image). */
-export const MAX_ENCODER_INPUT_SIDE = 4096;
+const MAX_ENCODER_INPUT_SIDE = 4096;
 /** Largest images per ORT run the sidecar may ask for. */
-export const MAX_ENCODER_BATCH = 4096;
+const MAX_ENCODER_BATCH = 4096;
 /** Largest patches x dims per image (64 MB of float32 features per image). */
-export const MAX_ENCODER_FEATURES = 1 << 24;
+const MAX_ENCODER_FEATURES = 1 << 24;
 
 /** Most onnxruntime intra-op threads: four per core (more only spin and, in the hundreds of thousands, hang). */
 export function maxEncoderThreads(): number {

@@ -14,7 +14,7 @@ export function visualEntropy(features: Float32Array, index: number, patches = 6
 }
 
 /** Entropy plus the normalised spectrum (for plots) of image `index`. */
-export function visualSpectrum(features: Float32Array, index: number, patches = 64, dims = 32): SpectralEntropyResult {
+function visualSpectrum(features: Float32Array, index: number, patches = 64, dims = 32): SpectralEntropyResult {
   const size = patches * dims;
   if (!Number.isInteger(index) || index < 0 || (index + 1) * size > features.length) {
     throw new EncoderError(`visualEntropy: image ${index} is out of range for ${features.length} features of ${patches} x ${dims} per image (${Math.floor(features.length / size)} images)`);

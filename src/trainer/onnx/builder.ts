@@ -93,7 +93,7 @@ export class OnnxBuilderError extends Error {
 }
 
 /** The ONNX element type a typed array stores. */
-export function elementTypeOf(data: OnnxTensorData): OnnxElementType {
+function elementTypeOf(data: OnnxTensorData): OnnxElementType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof BigInt64Array) return 'int64';

@@ -91,22 +91,9 @@ export function questionFeatures(questions: Int32Array, questionLength: number, 
 }
 
 /**
- * One-hot of each step's previous token, TIME-MAJOR [Lr * B, Vr] (row t * B + s): BOS (id 0) at step 0,
- * else the response's token. Time-major rows make each decoder step a contiguous block.
+ * Each step's previous token id, TIME-MAJOR [Lr * B] (index t * B + s): BOS (id 0) at step 0, else the
+ * response's token. Time-major rows make each decoder step a contiguous block.
  */
-export function previousTokenOneHot(responses: Int32Array, responseLength: number, vocab: number): Float32Array {
-  const sequences = responses.length / responseLength;
-  const out = new Float32Array(responses.length * vocab);
-  for (let s = 0; s < sequences; s++) {
-    for (let t = 0; t < responseLength; t++) {
-      const previous = t === 0 ? 0 : responses[s * responseLength + t - 1];
-      out[(t * sequences + s) * vocab + previous] = 1;
-    }
-  }
-  return out;
-}
-
-/** Each step's previous token id, TIME-MAJOR [Lr * B] (index t * B + s): BOS (id 0) at step 0, else the response's token. */
 export function previousTokenIds(responses: Int32Array, responseLength: number): Int32Array {
   const sequences = responses.length / responseLength;
   const out = new Int32Array(responses.length);

@@ -43,7 +43,7 @@ export interface PolicyConfig {
   seed: number;
 }
 
-export const DEFAULT_POLICY_CONFIG: Readonly<Omit<PolicyConfig, 'questionVocabSize' | 'responseVocabSize' | 'eosToken'>> = Object.freeze({
+const DEFAULT_POLICY_CONFIG: Readonly<Omit<PolicyConfig, 'questionVocabSize' | 'responseVocabSize' | 'eosToken'>> = Object.freeze({
   maxQuestionLength: 12,
   maxResponseLength: 8,
   patchCount: 64,

@@ -81,7 +81,7 @@ export function promptContext(params: ParameterTensors, config: PolicyConfig, pa
  * Logits [R, Vr - 1] from decoder states [R, H] and each row's count slots [R, K + 1]: the output layer plus
  * the count pointer (step 6 above).
  */
-export function outputLogits(params: ParameterTensors, config: PolicyConfig, hidden: tf.Tensor2D, slots: tf.Tensor2D): tf.Tensor2D {
+function outputLogits(params: ParameterTensors, config: PolicyConfig, hidden: tf.Tensor2D, slots: tf.Tensor2D): tf.Tensor2D {
   const base = tf.add(tf.matMul(hidden, params['output.kernel']), params['output.bias']);
   const weights = tf.softplus(tf.add(tf.matMul(hidden, params['pointer.kernel']), params['pointer.bias']));
   const weighted = tf.mul(weights, slots);
@@ -91,7 +91,7 @@ export function outputLogits(params: ParameterTensors, config: PolicyConfig, hid
 }
 
 /** Rows of per-prompt values [P, X] for every time-major row t * B + s of the decoder: [Lr * B, X]. */
-export function timeMajorRows(values: tf.Tensor2D, promptIndex: Int32Array | null, sequences: number, responseLength: number): tf.Tensor2D {
+function timeMajorRows(values: tf.Tensor2D, promptIndex: Int32Array | null, sequences: number, responseLength: number): tf.Tensor2D {
   const prompts = values.shape[0];
   const selector = new Float32Array(responseLength * sequences * prompts);
   for (let t = 0; t < responseLength; t++) {
@@ -106,7 +106,7 @@ export function expandContext(context: tf.Tensor2D, selector: tf.Tensor2D | null
 }
 
 /** Initial GRU state [B, H] and the context's contribution to every step's input gates [B, 3H]. */
-export function decoderStart(params: ParameterTensors, context: tf.Tensor2D): { state: tf.Tensor2D; contextGates: tf.Tensor2D } {
+function decoderStart(params: ParameterTensors, context: tf.Tensor2D): { state: tf.Tensor2D; contextGates: tf.Tensor2D } {
   const state = tf.tanh(tf.add(tf.matMul(context, params['decoder.init.kernel']), params['decoder.init.bias'])) as tf.Tensor2D;
   const contextGates = tf.add(tf.matMul(context, params['decoder.context.kernel']), params['decoder.input.bias']) as tf.Tensor2D;
   return { state, contextGates };

@@ -2,11 +2,11 @@
  * The policy: a small vision-language model over frozen patch features (question encoder, question-conditioned
  * attention pooling with counting slots, GRU decoder), trained in tfjs and sampled with onnxruntime-node.
  */
-export { DEFAULT_POLICY_CONFIG, contextSize, outputSize, pointerSlots, questionCodeSize, questionFeatureSize, resolvePolicyConfig } from './config.js';
+export { contextSize, outputSize, pointerSlots, questionCodeSize, questionFeatureSize, resolvePolicyConfig } from './config.js';
 export type { PolicyConfig, PolicyConfigInput } from './config.js';
 export { checkBatch } from './batch.js';
 export type { PolicyBatch } from './batch.js';
-export { checkWeights, initialWeights, parameterCount, parameterNames } from './parameters.js';
+export { checkWeights, initialWeights, parameterCount } from './parameters.js';
 export type { ParameterName, Weights } from './parameters.js';
 export { PolicyModel } from './model.js';
 export type { LogProbsResult } from './model.js';

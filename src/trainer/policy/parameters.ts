@@ -77,10 +77,6 @@ export function parameterSpecs(config: PolicyConfig): Record<ParameterName, Para
   };
 }
 
-export function parameterNames(config: PolicyConfig): ParameterName[] {
-  return Object.keys(parameterSpecs(config)) as ParameterName[];
-}
-
 function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

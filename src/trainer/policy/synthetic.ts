@@ -11,10 +11,10 @@ import type { PolicyBatch } from './batch.js';
 import type { PolicyConfigInput } from './config.js';
 
 export const SYNTHETIC_EOS = 1;
-export const SYNTHETIC_DIGIT_OFFSET = 2;
-export const SYNTHETIC_MAX_COUNT = 6;
+const SYNTHETIC_DIGIT_OFFSET = 2;
+const SYNTHETIC_MAX_COUNT = 6;
 /** Amplitude of the distracting features (the marks are 0 or 1). */
-export const SYNTHETIC_NOISE = 0.2;
+const SYNTHETIC_NOISE = 0.2;
 
 /** Vocabulary sizes of the synthetic task, ready for PolicyModel. */
 export const SYNTHETIC_POLICY_CONFIG: Pick<PolicyConfigInput, 'questionVocabSize' | 'responseVocabSize' | 'eosToken' | 'numberToken' | 'separatorTokens'> = {

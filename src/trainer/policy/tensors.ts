@@ -63,7 +63,7 @@ export interface TokenStatistics {
  * gradient; 'reference' is the plain tfjs formulation (per-sequence context, autodiff through every GRU op),
  * kept to check the fused path against.
  */
-export function teacherForcedLogits(params: ParameterTensors, config: PolicyConfig, tensors: BatchTensors, decoder: 'fused' | 'reference' = 'fused'): tf.Tensor2D {
+function teacherForcedLogits(params: ParameterTensors, config: PolicyConfig, tensors: BatchTensors, decoder: 'fused' | 'reference' = 'fused'): tf.Tensor2D {
   const prompt = promptContext(params, config, tensors.patches, tensors.questions);
   if (decoder === 'fused') return decoderLogitsFused(params, config, prompt, tensors.previousIds, tensors.promptIndex, tensors.responseLength);
   const { sequences, prompts, responseLength } = tensors;

@@ -57,7 +57,7 @@ export function removeQuietly(target: string): void {
 }
 
 /** A fresh temp name beside `target`, starting with TMP_PREFIX. */
-export function tempPathFor(target: string): string {
+function tempPathFor(target: string): string {
   tempCounter += 1;
   return path.join(path.dirname(target), `${TMP_PREFIX}${path.basename(target)}.${process.pid}.${tempCounter}`);
 }

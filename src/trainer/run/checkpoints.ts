@@ -140,7 +140,7 @@ export function writeCheckpoint(checkpointsDir: string, step: number, parts: Rec
 }
 
 /** Deletes all but the newest `keep` checkpoints; the one `latest` names is always kept. */
-export function pruneCheckpoints(checkpointsDir: string, keep: number): number[] {
+function pruneCheckpoints(checkpointsDir: string, keep: number): number[] {
   const latest = readLatestPointer(checkpointsDir);
   const removed = listCheckpointSteps(checkpointsDir)
     .slice(Math.max(1, keep))

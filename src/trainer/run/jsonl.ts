@@ -18,7 +18,7 @@ export const APPEND_NOFOLLOW = fs.constants.O_WRONLY | fs.constants.O_APPEND | f
 const CHUNK = 64 * 1024;
 
 /** Serialises records as JSON Lines; every record must be JSON data. */
-export function toJsonLines(file: string, records: readonly unknown[]): string {
+function toJsonLines(file: string, records: readonly unknown[]): string {
   let out = '';
   for (const record of records) {
     const line = guardFs('serialise a record for', file, () => JSON.stringify(record));

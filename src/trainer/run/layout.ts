@@ -7,7 +7,9 @@
  *   status.json            {state, step, pid, updatedAt, message?}, rewritten atomically
  *   metrics.jsonl          one line per step: {"step": 1, "elapsedMs": ..., "actor/pg_loss": ..., ...}
  *   validation.jsonl       one line per validation: {"step", "accuracy", "reward", "perLevel"?}
- *   interventions.jsonl    one line per applied control: {"step", "at", "kind", "controlId", "control"}
+ *   interventions.jsonl    one line per handled control: applied {"step", "at", "kind", "controlId", "control"}
+ *                          or, for an inbox line, refused {"step", "at", "refused", "controlId"?, "kind"?, "inboxLine"?}
+ *   inbox.jsonl            controls appended by readers (one per line), read at step boundaries (./inbox.ts)
  *   rollouts/step-000010.jsonl   one RolloutGroup (src/protocol) per line, for the steps kept (every
  *                          config.rolloutsEvery-th, the last, any intervened on: ./retention.ts)
  *   images/                PNGs written by the task suite, referenced by RolloutGroup.image (those of kept steps)
@@ -24,6 +26,8 @@ export const STATUS_FILE = 'status.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const VALIDATION_FILE = 'validation.jsonl';
 export const INTERVENTIONS_FILE = 'interventions.jsonl';
+/** Controls appended by readers (never written by the trainer); advertised in status.json as `inbox`. */
+export const INBOX_FILE = 'inbox.jsonl';
 export const LOG_FILE = 'trainer.log';
 export const ROLLOUTS_DIR = 'rollouts';
 export const IMAGES_DIR = 'images';

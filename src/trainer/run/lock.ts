@@ -24,7 +24,7 @@ export interface RunLock {
 }
 
 /** The run folder's canonical path: its real path, or its parent's real path + its name when it does not exist yet. */
-export function canonicalRunPath(runDir: string): string {
+function canonicalRunPath(runDir: string): string {
   const absolute = path.resolve(runDir);
   try {
     return fs.realpathSync(absolute);

@@ -26,6 +26,7 @@ import {
   CHECKPOINTS_DIR,
   CONFIG_FILE,
   IMAGES_DIR,
+  INBOX_FILE,
   INTERVENTIONS_FILE,
   LATEST_POINTER,
   LOG_FILE,
@@ -46,6 +47,8 @@ import { type RunState, type RunStatus, asRunStatus } from './status.js';
 export interface RunDirectoryOptions {
   /** Checkpoints kept on disk (the newest ones); default 3. */
   keepCheckpoints?: number;
+  /** The writer reads controls from inbox.jsonl: status.json says so (`inbox`) while running or paused. */
+  inbox?: boolean;
 }
 
 export interface ResumeOptions<T> {
@@ -53,6 +56,11 @@ export interface ResumeOptions<T> {
   fromScratch?: boolean;
   /** Turns a checkpoint into what the trainer needs; a checkpoint it rejects counts as damaged (see readLatestCheckpoint). */
   decode?: (checkpoint: Omit<LoadedCheckpoint, 'skipped'>) => T;
+  /**
+   * The last step of interventions.jsonl lines the checkpoint already holds (default: its step). A checkpoint
+   * written after a step boundary (a stop) holds the controls acknowledged there, from the next step.
+   */
+  interventionsThrough?: (decoded: T, step: number) => number;
 }
 
 /** One line of metrics.jsonl: the step, then metrics named as in verl. Non-finite values are stored as null. */
@@ -61,7 +69,20 @@ export interface MetricsRecord {
   [metric: string]: number | null;
 }
 
-/** One line of interventions.jsonl. */
+/** A line of interventions.jsonl for an inbox line that was not applied (schemas/intervention-line.schema.json). */
+export interface RefusalRecord {
+  /** The step boundary at which it was read (the step the control would have held from). */
+  step: number;
+  at: string;
+  kind?: ControlKind;
+  controlId?: string;
+  /** 1-based line of inbox.jsonl. */
+  inboxLine?: number;
+  /** Why: what, where, what is allowed. */
+  refused: string;
+}
+
+/** One line of interventions.jsonl for an applied control. */
 export interface InterventionRecord {
   /** The step from which the control holds (as in `trainer/applied`). */
   step: number;
@@ -152,6 +173,7 @@ export class RunDirectory {
   readonly dir: string;
   readonly name: string;
   private readonly keepCheckpoints: number;
+  private readonly inbox: boolean;
 
   private constructor(dir: string, options: RunDirectoryOptions) {
     this.dir = dir;
@@ -161,6 +183,7 @@ export class RunDirectory {
       throw new RunDirectoryError(dir, 'INVALID_INPUT', `keepCheckpoints must be a whole number >= 1, got ${String(keep)}`);
     }
     this.keepCheckpoints = keep;
+    this.inbox = options.inbox ?? false;
   }
 
   /** `runsFolder/name`, after checking that `name` is a safe single folder name. */
@@ -329,8 +352,16 @@ export class RunDirectory {
     this.appendJsonl(INTERVENTIONS_FILE, record);
   }
 
-  readInterventions(): InterventionRecord[] {
-    return readJsonl(this.resolve(INTERVENTIONS_FILE)).records.filter(isRecordWithStep) as InterventionRecord[];
+  /** Records an inbox line (or the inbox itself) that was refused, and why (at most 16384 characters). */
+  appendRefusal(step: number, refusal: Omit<RefusalRecord, 'step' | 'at'>, at: Date = new Date()): void {
+    const { kind, controlId, inboxLine, refused } = refusal;
+    const record: RefusalRecord = { step: checkStep(step), at: at.toISOString(), ...(kind ? { kind } : {}), ...(controlId ? { controlId } : {}), ...(inboxLine ? { inboxLine } : {}), refused: refused.slice(0, 16384) || 'refused' };
+    this.appendJsonl(INTERVENTIONS_FILE, record);
+  }
+
+  /** Every line of interventions.jsonl: applied controls and refused inbox lines (which have `refused`). */
+  readInterventions(): (InterventionRecord | RefusalRecord)[] {
+    return readJsonl(this.resolve(INTERVENTIONS_FILE)).records.filter(isRecordWithStep) as (InterventionRecord | RefusalRecord)[];
   }
 
   appendValidation(record: ValidationRecord): void {
@@ -365,7 +396,8 @@ export class RunDirectory {
   }
 
   writeStatus(state: RunState, step: number, message?: string): void {
-    const status: RunStatus = { state, step: checkStep(step), pid: process.pid, updatedAt: new Date().toISOString(), ...(message ? { message } : {}) };
+    const steerable = this.inbox && (state === 'running' || state === 'paused');
+    const status: RunStatus = { state, step: checkStep(step), pid: process.pid, updatedAt: new Date().toISOString(), ...(message ? { message } : {}), ...(steerable ? { inbox: INBOX_FILE } : {}) };
     writeJsonAtomic(this.resolve(STATUS_FILE), status);
   }
 
@@ -447,14 +479,16 @@ export class RunDirectory {
   }
 
   /**
-   * Removes every record of a step after `step` (metrics, validation, interventions, rollouts files,
-   * checkpoints), so a run resumed from the checkpoint of `step` never holds steps it will redo.
+   * Removes every record of a step after `step` (metrics, validation, interventions after
+   * `interventionsThrough`, rollouts files, checkpoints), so a run resumed from the checkpoint of `step` never
+   * holds steps it will redo.
    */
-  truncateAfterStep(step: number): TruncateReport {
+  truncateAfterStep(step: number, interventionsThrough = step): TruncateReport {
     checkStep(step);
     const report: TruncateReport = { step, linesRemoved: {}, rolloutStepsRemoved: [], checkpointStepsRemoved: [] };
     for (const relative of STEP_LOGS) {
-      const removed = filterJsonl(this.resolve(relative), (record) => !isRecordWithStep(record) || record.step <= step);
+      const last = relative === INTERVENTIONS_FILE ? Math.max(step, interventionsThrough) : step;
+      const removed = filterJsonl(this.resolve(relative), (record) => !isRecordWithStep(record) || record.step <= last);
       if (removed > 0) report.linesRemoved[relative] = removed;
     }
     for (const later of this.listRolloutSteps().filter((s) => s > step)) {
@@ -519,7 +553,7 @@ export class RunDirectory {
     }
     const leftovers = this.removeLeftovers();
     const repair = this.repairTornLines();
-    const truncate = this.truncateAfterStep(found?.step ?? 0);
+    const truncate = found ? this.truncateAfterStep(found.step, options.interventionsThrough?.(found.decoded, found.step)) : this.truncateAfterStep(0);
     return { leftovers, repair, checkpoint: found, skipped, truncate };
   }
 }

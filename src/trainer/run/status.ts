@@ -17,6 +17,8 @@ export interface RunStatus {
   updatedAt: string;
   /** Why it stopped or crashed, when known. */
   message?: string;
+  /** Present while the trainer reads controls appended to this file of the run (schemas/README.md "Control inbox"). */
+  inbox?: 'inbox.jsonl';
 }
 
 /** Whether a process with this id exists (on this machine). */
@@ -42,6 +44,7 @@ export function asRunStatus(value: unknown): RunStatus | null {
     pid: status.pid,
     updatedAt: status.updatedAt,
     ...(typeof status.message === 'string' ? { message: status.message } : {}),
+    ...(status.inbox === 'inbox.jsonl' ? { inbox: status.inbox } : {}),
   };
 }
 

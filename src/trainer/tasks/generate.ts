@@ -12,8 +12,8 @@ import { LEVELS, type Level, type QuestionProgram, type Split, type Task } from 
 import { tokenizeQuestion } from './vocab.js';
 
 /** Objects per scene, drawn uniformly from this range (every count stays within 0..15). */
-export const MIN_OBJECTS = 3;
-export const MAX_OBJECTS = 12;
+const MIN_OBJECTS = 3;
+const MAX_OBJECTS = 12;
 
 export interface TaskLevels {
   perceptualLevel: Level;
@@ -55,7 +55,7 @@ function checkSplit(split: string): asserts split is Split {
 }
 
 /** Which objects the scene holds and in which cells (no two in one cell). */
-export function generatePlacements(rng: Rng): ObjectPlacement[] {
+function generatePlacements(rng: Rng): ObjectPlacement[] {
   const objectCount = rng.intBetween(MIN_OBJECTS, MAX_OBJECTS);
   const cells = rng.shuffle(Array.from({ length: GRID_CELLS * GRID_CELLS }, (_, cell) => cell)).slice(0, objectCount);
   cells.sort((a, b) => a - b); // row-major order, so the object list reads like the image

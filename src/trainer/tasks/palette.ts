@@ -7,11 +7,11 @@
 /** An RGB triple, 0..255 per channel. */
 export type Rgb = readonly [number, number, number];
 
-export const RED: Rgb = [220, 40, 40];
-export const GREEN: Rgb = [40, 170, 60];
-export const BLUE: Rgb = [45, 85, 225];
-export const YELLOW: Rgb = [235, 205, 35];
-export const PURPLE: Rgb = [150, 60, 200];
+const RED: Rgb = [220, 40, 40];
+const GREEN: Rgb = [40, 170, 60];
+const BLUE: Rgb = [45, 85, 225];
+const YELLOW: Rgb = [235, 205, 35];
+const PURPLE: Rgb = [150, 60, 200];
 
 export const COLOUR_NAMES = ['red', 'green', 'blue', 'yellow', 'purple'] as const;
 export type ColourName = (typeof COLOUR_NAMES)[number];
@@ -30,7 +30,7 @@ export const GRID_CELLS = 8;
 export const CELL_SIZE = IMAGE_SIZE / GRID_CELLS;
 
 /** Rec. 601 luma of a colour, rounded: the grey a colour fades to when desaturated. */
-export function lumaOf(colour: Rgb): number {
+function lumaOf(colour: Rgb): number {
   return Math.round((299 * colour[0] + 587 * colour[1] + 114 * colour[2]) / 1000);
 }
 

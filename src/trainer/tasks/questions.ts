@@ -21,22 +21,22 @@ export type ObjectAttributes = Pick<SceneObject, 'colour' | 'shape'>;
 export const MAX_ANSWER = 15;
 
 /** The eight one-attribute descriptors: five colours, then three shapes. */
-export const SINGLE_ATTRIBUTE_DESCRIPTORS: readonly Descriptor[] = [
+const SINGLE_ATTRIBUTE_DESCRIPTORS: readonly Descriptor[] = [
   ...COLOUR_NAMES.map((colour) => ({ colour })),
   ...SHAPE_NAMES.map((shape) => ({ shape })),
 ];
 
 /** The fifteen colour+shape descriptors. */
-export const CONJUNCTION_DESCRIPTORS: readonly Descriptor[] = COLOUR_NAMES.flatMap((colour) =>
+const CONJUNCTION_DESCRIPTORS: readonly Descriptor[] = COLOUR_NAMES.flatMap((colour) =>
   SHAPE_NAMES.map((shape) => ({ colour, shape })),
 );
 
-export function matchesDescriptor(object: ObjectAttributes, descriptor: Descriptor): boolean {
+function matchesDescriptor(object: ObjectAttributes, descriptor: Descriptor): boolean {
   return (descriptor.colour === undefined || object.colour === descriptor.colour) &&
     (descriptor.shape === undefined || object.shape === descriptor.shape);
 }
 
-export function countMatching(objects: readonly ObjectAttributes[], descriptor: Descriptor): number {
+function countMatching(objects: readonly ObjectAttributes[], descriptor: Descriptor): number {
   let count = 0;
   for (const object of objects) if (matchesDescriptor(object, descriptor)) count++;
   return count;
@@ -98,14 +98,6 @@ export function evaluateProgram(program: QuestionProgram, objects: readonly Obje
       return { termCounts: counts, answer: String(partials[partials.length - 1]) };
     }
   }
-}
-
-/** Whether a program's answer (and every step on the way) is an integer in 0..15 or yes/no. */
-export function isAnswerable(program: QuestionProgram, objects: readonly ObjectAttributes[]): boolean {
-  const { termCounts } = evaluateProgram(program, objects);
-  if (termCounts.some((count) => count > MAX_ANSWER)) return false;
-  if (program.kind !== 'arithmetic') return true;
-  return applyOperators(termCounts, program.operators).every((partial) => partial >= 0 && partial <= MAX_ANSWER);
 }
 
 /** All ordered tuples of distinct indices into SINGLE_ATTRIBUTE_DESCRIPTORS. */

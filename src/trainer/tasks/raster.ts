@@ -31,7 +31,7 @@ export function createImage(width: number, height: number): RgbImage {
   return { width, height, rgb: new Uint8Array(width * height * 3) };
 }
 
-export function setPixel(image: RgbImage, x: number, y: number, colour: Rgb): void {
+function setPixel(image: RgbImage, x: number, y: number, colour: Rgb): void {
   if (x < 0 || y < 0 || x >= image.width || y >= image.height) return;
   const offset = (y * image.width + x) * 3;
   image.rgb[offset] = colour[0];

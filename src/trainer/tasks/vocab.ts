@@ -10,7 +10,7 @@ export const QUESTION_MAX_TOKENS = 12;
 /** A response is at most this many tokens, EOS included. */
 export const RESPONSE_MAX_TOKENS = 8;
 
-export const QUESTION_PAD_ID = 0;
+const QUESTION_PAD_ID = 0;
 export const QUESTION_UNKNOWN_ID = 1;
 
 /** Question words by id. */
@@ -36,10 +36,10 @@ export function tokenizeQuestion(text: string): number[] {
   return words.map((word) => QUESTION_IDS.get(word) ?? QUESTION_UNKNOWN_ID);
 }
 
-/** Pads (with 0) to exactly `length` ids, e.g. to batch questions as [B, 12]. */
+/** Pads (with QUESTION_PAD_ID) to exactly `length` ids, e.g. to batch questions as [B, 12]. */
 export function padTokens(tokens: readonly number[], length: number): number[] {
   if (tokens.length > length) throw new RangeError(`${tokens.length} tokens do not fit in ${length}`);
-  return [...tokens, ...new Array<number>(length - tokens.length).fill(0)];
+  return [...tokens, ...new Array<number>(length - tokens.length).fill(QUESTION_PAD_ID)];
 }
 
 export const RESPONSE_PAD_ID = 0;

@@ -1,0 +1,168 @@
+/**
+ * The markers on the Dashboard's step axis, with no DOM: every intervention (interventions.jsonl and the
+ * live `trainer/applied` not logged yet), pause, resume, checkpoint, skipped step and resume boundary, each
+ * with one line saying what happened in plain words; the coefficients in force after the interventions;
+ * and the lookups the charts need (the markers in a step range, the tooltip of the markers at a step).
+ */
+import { CONTROL, type Control, type ControlKind } from '../../src/protocol/controls.js';
+import type { InterventionLine } from '../../src/protocol/interventionLog.js';
+import type { LiveConfig, LiveConfigKey } from '../../src/protocol/liveConfig.js';
+import { CONTROL_KIND_LABELS, LIVE_SETTING_LABELS, describeControl } from '../../src/protocol/rolloutsWebview.js';
+import type { RunMark, RunMarkKind } from '../../src/protocol/webview.js';
+
+/** What a marker stands for: a kind of control (`setConfig`, `setGroupWeight`, ...) or a run mark. */
+export type MarkerKind = Exclude<ControlKind, 'pause' | 'resume' | 'stop'> | RunMarkKind;
+
+export interface ChartMarker {
+  step: number;
+  kind: MarkerKind;
+  /** What changed, in plain words. */
+  text: string;
+}
+
+/** A live `trainer/applied` (its control is described once interventions.jsonl is read again). */
+export interface AppliedControl {
+  controlId: string;
+  kind: ControlKind;
+  step: number;
+}
+
+/** What the markers are built from. */
+export interface MarkerLog {
+  /** The live configuration the run started with. */
+  baseConfig?: LiveConfig;
+  interventions: InterventionLine[];
+  marks: RunMark[];
+  applied: AppliedControl[];
+}
+
+export function emptyMarkerLog(): MarkerLog {
+  return { interventions: [], marks: [], applied: [] };
+}
+
+/** The names of Durian's three weights, as the method writes them. */
+const WEIGHT_NAMES = ['a_ori', 'a_perc', 'a_reas'] as const;
+/** Most lines of one tooltip; the rest are counted. */
+export const MAX_TOOLTIP_LINES = 6;
+
+function shortNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
+function shortValue(value: unknown): string {
+  if (Array.isArray(value)) return `(${value.map(shortValue).join(', ')})`;
+  return typeof value === 'number' ? shortNumber(value) : String(value);
+}
+
+/** `a_reas 0.7 -> 0.5` for each weight that changed; `lr 0.001 -> 0.0005` for any other setting. */
+function describeChange(key: LiveConfigKey, before: unknown, after: unknown): string[] {
+  if (key === 'durianWeights' && Array.isArray(before) && Array.isArray(after)) {
+    const changed = WEIGHT_NAMES.flatMap((name, i) => (before[i] === after[i] ? [] : [`${name} ${shortValue(before[i])} -> ${shortValue(after[i])}`]));
+    return changed.length > 0 ? changed : [`${WEIGHT_NAMES.join(', ')} unchanged`];
+  }
+  return [`${LIVE_SETTING_LABELS[key] ?? key} ${shortValue(before)} -> ${shortValue(after)}`];
+}
+
+/**
+ * Walks the interventions in order: the configuration in force after them (from `base`; undefined
+ * without it) and one marker per intervention. A setConfig (and the undo of one) says old -> new when the
+ * configuration before it is known, else what it set.
+ */
+export function interventionMarkers(base: LiveConfig | undefined, lines: readonly InterventionLine[]): { markers: ChartMarker[]; config?: LiveConfig } {
+  let config = base ? { ...base, durianWeights: [...base.durianWeights] as LiveConfig['durianWeights'] } : undefined;
+  const previous = new Map<string, Partial<LiveConfig>>();
+  const controls = new Map<string, Control>();
+  const markers: ChartMarker[] = [];
+  for (const line of lines) {
+    const control = line.control;
+    controls.set(control.controlId, control);
+    const since = `, since step ${line.step}`;
+    let text: string;
+    if (control.type === CONTROL.setConfig && config) {
+      const before: Partial<LiveConfig> = {};
+      const parts: string[] = [];
+      for (const key of Object.keys(control.changes) as LiveConfigKey[]) {
+        (before as Record<string, unknown>)[key] = config[key];
+        parts.push(...describeChange(key, config[key], control.changes[key]));
+      }
+      previous.set(control.controlId, before);
+      config = { ...config, ...control.changes } as LiveConfig;
+      text = parts.join(', ') + since;
+    } else if (control.type === CONTROL.undo && config && previous.has(control.targetControlId)) {
+      const before = previous.get(control.targetControlId) as Partial<LiveConfig>;
+      previous.delete(control.targetControlId);
+      const parts = (Object.keys(before) as LiveConfigKey[]).flatMap((key) => describeChange(key, (config as LiveConfig)[key], before[key]));
+      config = { ...config, ...before } as LiveConfig;
+      text = `undo: ${parts.join(', ')}${since}`;
+    } else {
+      text = describeControl(control, (id) => controls.get(id)) + since;
+    }
+    markers.push({ step: line.step, kind: line.kind as MarkerKind, text });
+  }
+  return { markers, ...(config ? { config } : {}) };
+}
+
+/** One line for a mark that is not an intervention. */
+function describeMark(mark: RunMark): string {
+  switch (mark.kind) {
+    case 'checkpoint':
+      return `checkpoint saved at step ${mark.step}`;
+    case 'skipped':
+      return `step ${mark.step} skipped (non-finite): ${mark.detail ?? 'no update, the weights were kept'}`;
+    case 'pause':
+      return `paused after step ${mark.step}`;
+    case 'resume':
+      return `resumed after step ${mark.step}`;
+    case 'resumedFrom':
+      return `run resumed from its checkpoint of step ${mark.step}${mark.detail ? ` (${mark.detail})` : ''}: the later steps were trained again`;
+  }
+}
+
+/** Every marker of `log`, ascending by step (stable: same-step markers keep their order). */
+export function buildMarkers(log: MarkerLog): ChartMarker[] {
+  const { markers } = interventionMarkers(log.baseConfig, log.interventions);
+  const logged = new Set(log.interventions.map((line) => line.controlId));
+  for (const applied of log.applied) {
+    if (logged.has(applied.controlId) || applied.kind === 'pause' || applied.kind === 'resume' || applied.kind === 'stop') continue;
+    markers.push({ step: applied.step, kind: applied.kind, text: `${CONTROL_KIND_LABELS[applied.kind]} applied, since step ${applied.step}` });
+  }
+  for (const mark of log.marks) markers.push({ step: mark.step, kind: mark.kind, text: describeMark(mark) });
+  return markers.map((marker, order) => ({ marker, order })).sort((a, b) => a.marker.step - b.marker.step || a.order - b.order).map(({ marker }) => marker);
+}
+
+/** Index of the first marker at a step >= `step` (markers ascending). */
+export function firstMarkerFrom(markers: readonly ChartMarker[], step: number): number {
+  let low = 0;
+  let high = markers.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (markers[mid].step < step) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** The markers with `from <= step <= to`. */
+export function markersBetween(markers: readonly ChartMarker[], from: number, to: number): ChartMarker[] {
+  const out: ChartMarker[] = [];
+  for (let i = firstMarkerFrom(markers, from); i < markers.length && markers[i].step <= to; i++) out.push(markers[i]);
+  return out;
+}
+
+/** The tooltip of some markers: one line each (`step 12: ...`), at most MAX_TOOLTIP_LINES, then a count. */
+export function markerTooltip(markers: readonly ChartMarker[]): string {
+  const lines = markers.slice(0, MAX_TOOLTIP_LINES).map((marker) => `step ${marker.step}: ${marker.text}`);
+  if (markers.length > MAX_TOOLTIP_LINES) lines.push(`and ${markers.length - MAX_TOOLTIP_LINES} more`);
+  return lines.join('\n');
+}
+
+/** The header's coefficients: estimator, and for Durian its weights and bins, then lr and KL. */
+export function describeCoefficients(config: LiveConfig): string {
+  const parts = [`estimator ${config.estimator}`];
+  if (config.estimator === 'durian') {
+    parts.push(WEIGHT_NAMES.map((name, i) => `${name} ${shortNumber(config.durianWeights[i])}`).join(', '));
+    parts.push(`bins ${config.reasoningBins}`);
+  }
+  parts.push(`lr ${shortNumber(config.lr)}`, `KL ${shortNumber(config.klBeta)}`);
+  return parts.join(' · ');
+}
