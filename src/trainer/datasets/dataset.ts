@@ -15,7 +15,7 @@ import { DurianInputError } from '../../core/errors.js';
 import { printable } from '../../core/printable.js';
 import { DatasetError, type DatasetFormat, openRecords } from './records.js';
 import { checkImageSize, decodeImage, type DecodedImage, type ImageFormat, type ImageHeader, MAX_IMAGE_MEGAPIXELS, readImageHeader } from './decode.js';
-import { FileKindError, readRegularFile } from './regularFile.js';
+import { FileKindError, readRegularFile } from '../regularFile.js';
 
 /** Default pixel budget of the images decoded together (one row's images; a scoring batch), in megapixels. */
 export const DEFAULT_MEGAPIXELS_IN_FLIGHT = 100;

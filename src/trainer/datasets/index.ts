@@ -8,5 +8,5 @@ export {
   type LoadedDataset, type OpenedDataset, type SkippedRow,
 } from './dataset.js';
 export { checkImageSize, decodeImage, ImageDecodeError, readImageHeader, sniffImageFormat, MAX_IMAGE_MEGAPIXELS, type DecodedImage, type DecodeLimits, type ImageFormat, type ImageHeader } from './decode.js';
-export { FileKindError, openRegularFile, readRegularFile } from './regularFile.js';
+export { FileKindError, openRegularFile, readRegularFile } from '../regularFile.js';
 export { DatasetError, formatOf, openRecords, type DatasetFormat, type RawRecord, type RecordSource } from './records.js';

@@ -7,7 +7,7 @@ import { closeSync, createReadStream, readSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { printable } from '../../core/printable.js';
-import { FileKindError, openRegularFile, readRegularFile } from './regularFile.js';
+import { FileKindError, openRegularFile, readRegularFile } from '../regularFile.js';
 
 export type DatasetFormat = 'json' | 'jsonl' | 'parquet';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Encoder } from './encoder.js';
 import { imagePixels, type EncoderImage } from './image.js';
 import { visualEntropy } from './visualEntropy.js';
-import { readRegularFile } from '../datasets/regularFile.js';
+import { readRegularFile } from '../regularFile.js';
 import { printable } from '../../core/printable.js';
 
 export interface CachedImageFeatures {

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { EncoderError } from './errors.js';
 import { imagePixels, writeImageTensor, type EncoderImage } from './image.js';
 import { maxEncoderThreads, metadataProblems, type EncoderMetadata } from './metadata.js';
-import { FileKindError, readRegularFile } from '../datasets/regularFile.js';
+import { FileKindError, readRegularFile } from '../regularFile.js';
 
 /** Largest sidecar read (they are a few KB). */
 const MAX_SIDECAR_BYTES = 1e6;

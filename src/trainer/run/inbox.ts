@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import { MAX_CONTROL_CHARS } from '../../protocol/index.js';
+import { FileKindError, type OpenedFile, openRegularFile, readRange } from '../regularFile.js';
 
 /** Most bytes read from the inbox at one boundary. */
 export const INBOX_READ_LIMIT = 1024 * 1024;
@@ -16,7 +17,6 @@ export const INBOX_READ_LIMIT = 1024 * 1024;
 export const INBOX_MAX_LINE_BYTES = 4 * MAX_CONTROL_CHARS;
 
 const NEWLINE = 0x0a;
-const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
 
 /** Where the reader is: saved in a checkpoint's state.json. */
 export interface InboxPosition {
@@ -102,13 +102,13 @@ export class InboxReader {
 
   /** Up to INBOX_READ_LIMIT bytes from `offset`, and the file's size; nothing when it does not exist. */
   private readFrom(offset: number): { data: Buffer; size: number } {
-    let fd: number;
+    let opened: OpenedFile;
     try {
-      fd = fs.openSync(this.file, OPEN_FLAGS);
+      opened = openRegularFile(this.file, 'the inbox', Infinity, { followLinks: false });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return { data: Buffer.alloc(0), size: 0 };
-      if (code === 'ELOOP') {
+      if (!(error instanceof FileKindError)) throw error;
+      if (error.code === 'ENOENT') return { data: Buffer.alloc(0), size: 0 };
+      if (error.code === 'ELOOP') {
         let target = '';
         try {
           target = ` -> ${fs.readlinkSync(this.file)}`;
@@ -117,22 +117,14 @@ export class InboxReader {
         }
         throw new InboxReadError(`${this.file} is a symbolic link${target}; the trainer never reads through a link. Remove it and append controls to a plain inbox.jsonl in the run folder`);
       }
-      throw new InboxReadError(`cannot read ${this.file}: ${(error as Error).message}`);
+      if (error.code !== undefined) throw new InboxReadError(`cannot read ${this.file}: ${error.problem}`);
+      throw new InboxReadError(`${this.file} is not a plain file (a folder, FIFO or device); the trainer reads controls only from a plain inbox.jsonl. Remove it and append controls to a plain file`);
     }
+    const { fd, size } = opened;
     try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) throw new InboxReadError(`${this.file} is not a plain file (a folder, FIFO or device); the trainer reads controls only from a plain inbox.jsonl. Remove it and append controls to a plain file`);
-      if (offset >= stat.size) return { data: Buffer.alloc(0), size: stat.size };
-      const data = Buffer.alloc(Math.min(INBOX_READ_LIMIT, stat.size - offset));
-      let read = 0;
-      while (read < data.length) {
-        const n = fs.readSync(fd, data, read, data.length - read, offset + read);
-        if (n === 0) break;
-        read += n;
-      }
-      return { data: data.subarray(0, read), size: stat.size };
+      if (offset >= size) return { data: Buffer.alloc(0), size };
+      return { data: readRange(fd, offset, Math.min(INBOX_READ_LIMIT, size - offset)), size };
     } catch (error) {
-      if (error instanceof InboxReadError) throw error;
       throw new InboxReadError(`cannot read ${this.file}: ${(error as Error).message}`);
     } finally {
       fs.closeSync(fd);

@@ -5,19 +5,22 @@
  * checked against a limit before anything is read.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { printable } from '../../core/printable.js';
+import { printable } from '../core/printable.js';
 
 /** A path that is not a readable regular file, or one over the size limit; the message names both. */
 export class FileKindError extends Error {
   /** What is wrong, without the file: 'is a FIFO (named pipe), not a regular file'. */
   readonly problem: string;
   readonly tooLarge: boolean;
+  /** The errno code when `open` itself failed (ENOENT, ELOOP for a link refused by `followLinks: false`, ...). */
+  readonly code: string | undefined;
 
-  constructor(what: string, file: string, problem: string, tooLarge = false) {
+  constructor(what: string, file: string, problem: string, tooLarge = false, code?: string) {
     super(printable(`${what} ${file} ${problem}`));
     this.name = 'FileKindError';
     this.problem = printable(problem);
     this.tooLarge = tooLarge;
+    this.code = code;
   }
 }
 
@@ -36,17 +39,19 @@ export interface OpenedFile {
 }
 
 /**
- * Opens `file` for reading if it is a regular file (symlinks followed) and at most `maxBytes` long.
+ * Opens `file` for reading if it is a regular file and at most `maxBytes` long; symlinks are followed unless
+ * `followLinks` is false (then a link fails with code ELOOP, where the platform has O_NOFOLLOW).
  * `what` names it in errors ('dataset', 'image', 'encoder model'). The caller closes `fd`.
  */
-export function openRegularFile(file: string, what: string, maxBytes = Infinity): OpenedFile {
+export function openRegularFile(file: string, what: string, maxBytes = Infinity, options: { followLinks?: boolean } = {}): OpenedFile {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting; it changes nothing for files.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const noFollow = options.followLinks === false ? (constants.O_NOFOLLOW ?? 0) : 0;
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | noFollow);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new FileKindError(what, file, code === 'ENOENT' ? 'does not exist' : `cannot be opened: ${(error as Error).message}`);
+    throw new FileKindError(what, file, code === 'ENOENT' ? 'does not exist' : `cannot be opened: ${(error as Error).message}`, false, code);
   }
   try {
     const stats = fstatSync(fd);
@@ -63,18 +68,23 @@ function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 }
 
+/** Up to `length` bytes of `fd` from `offset` (fewer when the file ends first, e.g. truncated while reading). */
+export function readRange(fd: number, offset: number, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  let at = 0;
+  while (at < length) {
+    const read = readSync(fd, buffer, at, length - at, offset + at);
+    if (read === 0) break;
+    at += read;
+  }
+  return at === length ? buffer : buffer.subarray(0, at);
+}
+
 /** The whole of a regular file (see openRegularFile), read from the checked descriptor. */
 export function readRegularFile(file: string, what: string, maxBytes = Infinity): Buffer {
   const { fd, size } = openRegularFile(file, what, maxBytes);
   try {
-    const buffer = Buffer.alloc(size);
-    let at = 0;
-    while (at < size) {
-      const read = readSync(fd, buffer, at, size - at, at);
-      if (read === 0) break; // truncated while reading: what is there
-      at += read;
-    }
-    return at === size ? buffer : buffer.subarray(0, at);
+    return readRange(fd, 0, size);
   } finally {
     closeSync(fd);
   }
