@@ -3,8 +3,9 @@
  * check. Shared by the Rollout Groups panel's messages (./rolloutsWebview.ts) and the Dashboard's
  * (./webview.ts), which shows each line as a marker on its charts.
  */
-import { CONTROL_KINDS, CONTROL_SCHEMAS, type Control, type ControlKind } from './controls.js';
+import { CONTROL, CONTROL_KINDS, CONTROL_SCHEMAS, type Control, type ControlKind } from './controls.js';
 import { MAX_ID_CHARS, MAX_LABEL_CHARS, STEP_RANGE } from './limits.js';
+import type { LiveConfig, LiveConfigKey } from './liveConfig.js';
 import { type Check, FieldError, childPath, finite, isPlainObject, object, oneOf, text } from './schema.js';
 
 /** Most interventions sent in one list. */
@@ -37,3 +38,37 @@ export const interventionLine: Check<InterventionLine> = (value, path) => {
   if (control.controlId !== line.controlId) throw new FieldError(childPath(path, 'control.controlId'), `must equal the line's controlId ${JSON.stringify(line.controlId)}`);
   return { ...line, control };
 };
+
+/** One intervention replayed on the live configuration: what was in force before and after it. */
+export interface ConfigStep {
+  line: InterventionLine;
+  before: LiveConfig;
+  after: LiveConfig;
+  /** The settings it changed: a setConfig's keys, or those an undo of one put back; [] for other controls. */
+  changed: LiveConfigKey[];
+}
+
+/**
+ * Replays interventions in order on `base`, as the trainer applies them: a setConfig sets its changes, the
+ * undo of a setConfig puts back what that one replaced; other controls leave the configuration as it is.
+ * `config` is the configuration in force after them all (a copy: `base` is never changed).
+ */
+export function replayConfig(base: LiveConfig, lines: readonly InterventionLine[]): { steps: ConfigStep[]; config: LiveConfig } {
+  let config: LiveConfig = { ...base, durianWeights: [...base.durianWeights] as LiveConfig['durianWeights'] };
+  const replaced = new Map<string, Partial<LiveConfig>>();
+  const steps = lines.map((line) => {
+    const before = config;
+    const control = line.control;
+    let restored: Partial<LiveConfig> | undefined;
+    if (control.type === CONTROL.setConfig) {
+      restored = control.changes;
+      replaced.set(control.controlId, Object.fromEntries(Object.keys(control.changes).map((key) => [key, before[key as LiveConfigKey]])) as Partial<LiveConfig>);
+    } else if (control.type === CONTROL.undo) {
+      restored = replaced.get(control.targetControlId);
+      replaced.delete(control.targetControlId);
+    }
+    if (restored) config = { ...config, ...restored } as LiveConfig;
+    return { line, before, after: config, changed: restored ? (Object.keys(restored) as LiveConfigKey[]) : [] };
+  });
+  return { steps, config };
+}

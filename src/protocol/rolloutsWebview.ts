@@ -66,6 +66,7 @@ export const MAX_ROLLOUTS_MESSAGE_CHARS = 256 * 1024 * 1024;
 /** Most steps listed in `rollouts/run` and in a prompt history. */
 export const MAX_ROLLOUT_STEPS = 1_000_000;
 export type { InterventionLine } from './interventionLog.js';
+export { replayConfig } from './interventionLog.js';
 
 export interface RolloutsIdentity {
   runName: string;
@@ -333,7 +334,8 @@ export const LIVE_SETTING_LABELS: Record<LiveConfigKey, string> = {
   batchSize: 'prompts per step',
 };
 
-function shortValue(value: unknown): string {
+/** A setting's value as the interventions list and the chart markers write it: `0.0005`, `(0.1, 0.2, 0.7)`. */
+export function shortValue(value: unknown): string {
   if (Array.isArray(value)) return `(${value.map(shortValue).join(', ')})`;
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
   return String(value);

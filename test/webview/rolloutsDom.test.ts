@@ -354,6 +354,8 @@ describe('the Rollout Groups webview in a real DOM (Chromium)', { skip: webviewD
     assert.equal(looks.disabled.cursor, 'not-allowed');
     assert.notEqual(looks.enabled.border, 'dashed');
     await page.locator('.button.preview').click();
+    // The page renders on the next animation frame: wait for it rather than read the attribute at once.
+    await page.locator('.button.preview[aria-pressed="true"]').waitFor({ timeout: 5_000 }).catch(() => undefined);
     assert.equal(await page.locator('.button.preview').getAttribute('aria-pressed'), 'true');
     assert.equal(await page.locator('.button.preview').innerText(), 'Hide preview');
   });

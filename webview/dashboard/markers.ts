@@ -5,9 +5,9 @@
  * and the lookups the charts need (the markers in a step range, the tooltip of the markers at a step).
  */
 import { CONTROL, type Control, type ControlKind } from '../../src/protocol/controls.js';
-import type { InterventionLine } from '../../src/protocol/interventionLog.js';
+import { type InterventionLine, replayConfig } from '../../src/protocol/interventionLog.js';
 import type { LiveConfig, LiveConfigKey } from '../../src/protocol/liveConfig.js';
-import { CONTROL_KIND_LABELS, LIVE_SETTING_LABELS, describeControl } from '../../src/protocol/rolloutsWebview.js';
+import { CONTROL_KIND_LABELS, LIVE_SETTING_LABELS, describeControl, shortValue } from '../../src/protocol/rolloutsWebview.js';
 import type { RunMark, RunMarkKind } from '../../src/protocol/webview.js';
 
 /** What a marker stands for: a kind of control (`setConfig`, `setGroupWeight`, ...) or a run mark. */
@@ -45,15 +45,6 @@ const WEIGHT_NAMES = ['a_ori', 'a_perc', 'a_reas'] as const;
 /** Most lines of one tooltip; the rest are counted. */
 export const MAX_TOOLTIP_LINES = 6;
 
-function shortNumber(value: number): string {
-  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
-}
-
-function shortValue(value: unknown): string {
-  if (Array.isArray(value)) return `(${value.map(shortValue).join(', ')})`;
-  return typeof value === 'number' ? shortNumber(value) : String(value);
-}
-
 /** `a_reas 0.7 -> 0.5` for each weight that changed; `lr 0.001 -> 0.0005` for any other setting. */
 function describeChange(key: LiveConfigKey, before: unknown, after: unknown): string[] {
   if (key === 'durianWeights' && Array.isArray(before) && Array.isArray(after)) {
@@ -69,37 +60,19 @@ function describeChange(key: LiveConfigKey, before: unknown, after: unknown): st
  * configuration before it is known, else what it set.
  */
 export function interventionMarkers(base: LiveConfig | undefined, lines: readonly InterventionLine[]): { markers: ChartMarker[]; config?: LiveConfig } {
-  let config = base ? { ...base, durianWeights: [...base.durianWeights] as LiveConfig['durianWeights'] } : undefined;
-  const previous = new Map<string, Partial<LiveConfig>>();
+  const replay = base ? replayConfig(base, lines) : undefined;
+  const replayed = replay?.steps ?? lines.map((line) => ({ line, before: undefined, after: undefined, changed: [] as LiveConfigKey[] }));
   const controls = new Map<string, Control>();
-  const markers: ChartMarker[] = [];
-  for (const line of lines) {
+  const markers = replayed.map(({ line, before, after, changed }) => {
     const control = line.control;
     controls.set(control.controlId, control);
     const since = `, since step ${line.step}`;
-    let text: string;
-    if (control.type === CONTROL.setConfig && config) {
-      const before: Partial<LiveConfig> = {};
-      const parts: string[] = [];
-      for (const key of Object.keys(control.changes) as LiveConfigKey[]) {
-        (before as Record<string, unknown>)[key] = config[key];
-        parts.push(...describeChange(key, config[key], control.changes[key]));
-      }
-      previous.set(control.controlId, before);
-      config = { ...config, ...control.changes } as LiveConfig;
-      text = parts.join(', ') + since;
-    } else if (control.type === CONTROL.undo && config && previous.has(control.targetControlId)) {
-      const before = previous.get(control.targetControlId) as Partial<LiveConfig>;
-      previous.delete(control.targetControlId);
-      const parts = (Object.keys(before) as LiveConfigKey[]).flatMap((key) => describeChange(key, (config as LiveConfig)[key], before[key]));
-      config = { ...config, ...before } as LiveConfig;
-      text = `undo: ${parts.join(', ')}${since}`;
-    } else {
-      text = describeControl(control, (id) => controls.get(id)) + since;
-    }
-    markers.push({ step: line.step, kind: line.kind as MarkerKind, text });
-  }
-  return { markers, ...(config ? { config } : {}) };
+    const parts = before && after ? changed.flatMap((key) => describeChange(key, before[key], after[key])) : [];
+    const text =
+      parts.length === 0 ? describeControl(control, (id) => controls.get(id)) + since : `${control.type === CONTROL.undo ? 'undo: ' : ''}${parts.join(', ')}${since}`;
+    return { step: line.step, kind: line.kind as MarkerKind, text };
+  });
+  return { markers, ...(replay ? { config: replay.config } : {}) };
 }
 
 /** One line for a mark that is not an intervention. */
@@ -160,9 +133,9 @@ export function markerTooltip(markers: readonly ChartMarker[]): string {
 export function describeCoefficients(config: LiveConfig): string {
   const parts = [`estimator ${config.estimator}`];
   if (config.estimator === 'durian') {
-    parts.push(WEIGHT_NAMES.map((name, i) => `${name} ${shortNumber(config.durianWeights[i])}`).join(', '));
+    parts.push(WEIGHT_NAMES.map((name, i) => `${name} ${shortValue(config.durianWeights[i])}`).join(', '));
     parts.push(`bins ${config.reasoningBins}`);
   }
-  parts.push(`lr ${shortNumber(config.lr)}`, `KL ${shortNumber(config.klBeta)}`);
+  parts.push(`lr ${shortValue(config.lr)}`, `KL ${shortValue(config.klBeta)}`);
   return parts.join(' · ');
 }

@@ -22,6 +22,7 @@ import {
   ROLLOUTS_CONTROL_KINDS,
   type RolloutsControlKind,
   describeControl,
+  replayConfig,
   type RolloutsControlMessage,
   type RolloutsHostToWebviewMessage,
 } from '../../src/protocol/rolloutsWebview.js';
@@ -560,29 +561,9 @@ export interface ConfigTimeline {
  * (as the trainer's control state does).
  */
 export function configTimeline(base: LiveConfig, interventions: readonly InterventionLine[], step?: number): ConfigTimeline {
-  let config: LiveConfig = { ...base, durianWeights: [...base.durianWeights] as [number, number, number] };
   const since: Partial<Record<LiveConfigKey, number>> = {};
-  const previous = new Map<string, Partial<LiveConfig>>();
-  for (const line of interventions) {
-    if (step !== undefined && line.step > step) continue;
-    const control = line.control;
-    if (control.type === CONTROL.setConfig) {
-      const before: Partial<LiveConfig> = {};
-      for (const key of Object.keys(control.changes) as LiveConfigKey[]) {
-        (before as Record<string, unknown>)[key] = config[key];
-        since[key] = line.step;
-      }
-      previous.set(control.controlId, before);
-      config = { ...config, ...control.changes } as LiveConfig;
-    } else if (control.type === CONTROL.undo) {
-      const before = previous.get(control.targetControlId);
-      if (before) {
-        previous.delete(control.targetControlId);
-        config = { ...config, ...before } as LiveConfig;
-        for (const key of Object.keys(before) as LiveConfigKey[]) since[key] = line.step;
-      }
-    }
-  }
+  const { steps, config } = replayConfig(base, step === undefined ? interventions : interventions.filter((line) => line.step <= step));
+  for (const { line, changed } of steps) for (const key of changed) since[key] = line.step;
   return { config, since };
 }
 
