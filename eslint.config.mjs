@@ -40,6 +40,15 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/node/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['vscode', '@tensorflow/*', 'onnxruntime-*'], message: 'src/node is plain Node, shared by the trainer, the CLI and the host.' },
+        { group: ['../trainer/*', '../extension/*', '../cli/*'], message: 'src/node imports src/core and src/protocol only.' },
+      ] }],
+    },
+  },
+  {
     files: ['src/extension/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [

@@ -1,11 +1,12 @@
 /**
- * Writes package.json's `contributes.configuration` from the settings table (src/protocol/settings.ts),
- * replacing only that block's text. test/protocol/settings.test.ts fails when they differ.
+ * Writes what the settings table (src/protocol/settings.ts) defines outside src/protocol: package.json's
+ * `contributes.configuration` (replacing only that block's text; test/protocol/settings.test.ts fails when they
+ * differ) and the settings' fields of schemas/config.schema.json (test/unit/schemas.test.ts fails when they differ).
  * Usage: node --import tsx scripts/settings-manifest.ts
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { vscodeConfiguration } from '../src/protocol/settings.js';
+import { runConfigSchemaFields, vscodeConfiguration } from '../src/protocol/settings.js';
 
 const file = path.resolve(__dirname, '..', 'package.json');
 const text = readFileSync(file, 'utf8');
@@ -31,4 +32,21 @@ if (updated === text) console.log('package.json: contributes.configuration is up
 else {
   writeFileSync(file, updated);
   console.log('package.json: contributes.configuration rewritten from the settings table');
+}
+
+// schemas/config.schema.json: the table's settings in its order, `estimatorOptions` (its own fields kept) after `estimator`.
+const schemaFile = path.resolve(__dirname, '..', 'schemas', 'config.schema.json');
+const schemaText = readFileSync(schemaFile, 'utf8');
+const schema = JSON.parse(schemaText) as { properties: Record<string, Record<string, unknown>> };
+const fields = runConfigSchemaFields();
+const properties: Record<string, unknown> = {};
+for (const [name, field] of Object.entries(fields.config)) {
+  properties[name] = field;
+  if (name === 'estimator') properties.estimatorOptions = { ...schema.properties.estimatorOptions, properties: fields.estimatorOptions };
+}
+const schemaUpdated = `${JSON.stringify({ ...schema, properties }, null, 2)}\n`;
+if (schemaUpdated === schemaText) console.log('schemas/config.schema.json: the settings are up to date');
+else {
+  writeFileSync(schemaFile, schemaUpdated);
+  console.log('schemas/config.schema.json: the settings rewritten from the settings table');
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Python package's tests (python/tests: durian_rl's estimators against `durian advantages`, the verl
-# plug-in against verl's unmodified copy in ../shared/third_party/verl). Needs Debian's python3-numpy,
+# plug-in against verl's unmodified copy in ../shared/third_party/verl, tasks from `durian export-tasks` and the
+# ported reward, the general policy's PyTorch twin, the data-parallel trainer under torchrun with 1 and 2 ranks). Needs Debian's python3-numpy,
 # python3-torch, python3-pytest, python3-omegaconf and python3-jsonschema (`apt-get install -y ...`); without them it prints why and
 # exits 0, unless DURIAN_PYTHON=1 (CI), which makes missing packages a failure. The last line is pytest's summary.
 # Usage: bash scripts/test-python.sh [pytest args...]   (DURIAN_PYTHON_BIN overrides /usr/bin/python3)

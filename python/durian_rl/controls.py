@@ -21,6 +21,8 @@ GROUP_WEIGHT_RANGE = {"min": 0, "max": 100}
 RELABEL_REWARD_RANGE = {"min": -1e6, "max": 1e6}
 STEP_RANGE = {"min": 0, "max": 1e9, "integer": True}
 MAX_GROUP_SIZE = 64
+#: Longest `response` text of a relabel (the response the reader saw).
+MAX_RESPONSE_CHARS = 16384
 
 #: The live-tunable settings (`control/setConfig` changes) and their ranges (src/protocol/settings.ts LIVE_RANGES).
 LIVE_RANGES: dict[str, dict[str, Any]] = {
@@ -147,7 +149,7 @@ def parse_control(value: Any) -> dict[str, Any]:
         "undo": ("targetControlId",),
     }[kind]
     where = f"control/{kind}"
-    _fields(value, where, ("type", "controlId") + fields)
+    _fields(value, where, ("type", "controlId") + fields, ("response",) if kind == "relabel" else ())
     out: dict[str, Any] = {"type": kind_type, "controlId": _text(value["controlId"], f"{where}.controlId", pattern=CONTROL_ID_PATTERN)}
     if kind == "setConfig":
         out["changes"] = _changes(value["changes"], f"{where}.changes")
@@ -159,6 +161,10 @@ def parse_control(value: Any) -> dict[str, Any]:
         out["step"] = _number(value["step"], f"{where}.step", STEP_RANGE)
         out["rollout"] = _number(value["rollout"], f"{where}.rollout", {"min": 0, "max": MAX_GROUP_SIZE - 1, "integer": True})
         out["reward"] = _number(value["reward"], f"{where}.reward", RELABEL_REWARD_RANGE)
+        if "response" in value:
+            if not isinstance(value["response"], str) or len(value["response"]) > MAX_RESPONSE_CHARS:
+                raise ControlError(f"{where}.response", f"must be a string of at most {MAX_RESPONSE_CHARS} characters, got {_describe(value['response'])}")
+            out["response"] = value["response"]
     if kind == "undo":
         out["targetControlId"] = _text(value["targetControlId"], f"{where}.targetControlId", pattern=CONTROL_ID_PATTERN)
     return out

@@ -67,3 +67,23 @@ def verl_core_algos() -> Any:
     import durian_rl.verl  # noqa: F401  (registers durian)
 
     return core_algos
+
+
+def export_tasks(out: Path, split: str, n: int, seed: int = 1) -> None:
+    """`durian export-tasks` from source (src/cli/main.ts through tsx), into `out`."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: the tasks come from `durian export-tasks` (Node 20+)")
+    command = [node, "--import", "tsx", str(REPO_ROOT / "src" / "cli" / "main.ts"), "export-tasks", "--split", split, "--n", str(n),
+               "--seed", str(seed), "--out", str(out), "--cache-dir", str(out / ".cache")]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert done.returncode == 0, f"durian export-tasks failed: {done.stderr[-2000:]}"
+
+
+@pytest.fixture(scope="session")
+def exported_tasks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 train and 8 validation tasks of seed 1, exported by the TypeScript in this test run."""
+    out = tmp_path_factory.mktemp("tasks")
+    export_tasks(out, "train", 8)
+    export_tasks(out, "validation", 8)
+    return out

@@ -7,6 +7,7 @@ import { DurianInputError, ESTIMATORS, printableLines } from '../core/index.js';
 import { openAdvantagesOutput, runAdvantages } from './advantages.js';
 import { benchHelp, runBench } from './bench/index.js';
 import { DEMO_HELP, runDemo } from './demo.js';
+import { runExportTasks } from './exportTasks.js';
 import { runProxy } from './proxy.js';
 import { runScore } from './score.js';
 import { runStudy } from './study/index.js';
@@ -22,13 +23,17 @@ Commands:
   advantages    Advantages for JSON Lines batches (stdin by default), one JSON line out per line in.
                   --input FILE  --output FILE  --estimators (list the estimators and their options)
   bench         Every benchmark of the project as a table (+ JSON).
-                  --suite NAME[,NAME]  --repeats N (50)  --json FILE (bench-results.json)
+                  --suite NAME[,NAME]  --repeats N (50)  --json FILE (bench-results.json)  --quick
   score         Visual entropy and perceptual bucket (low/mid/high) of every row of a dataset (JSON, JSONL, Parquet).
                   DATASET  --encoder MODEL  --out FILE  --image-field F  --problem-field F  --answer-field F  (score --help)
-  proxy         How well visual entropy tracks perceptual difficulty on the built-in tasks (Spearman, error shares).
-                  --n N (2000)  --seed S (1)  --out FILE  (proxy --help)
+  proxy         Is difficulty real for a policy? Accuracy by perceptual x reasoning level, entropy and confidence
+                buckets, Appendix-B error shares, for a base policy or a run's base and final policy.
+                  --run DIR | --checkpoint DIR  --policy KIND  --n N (2000)  --out FILE  (proxy --help)
   study         A grid of real training runs (estimators x G x seeds, Durian's sensitivity) -> report.md, plots, results.json.
                   --config FILE  --estimators LIST  --seeds N  --group-sizes LIST  --steps N  --out DIR  (study --help)
+  export-tasks  The built-in tasks: with their encoder features as JSON Lines + .npy for the PyTorch trainer (python/),
+                or as an EasyR1-shaped Parquet dataset (--out FILE.parquet) for train --dataset.
+                  --split train|validation  --n N  --seed S (1)  --out DIR|FILE.parquet  (export-tasks --help)
 
 Run 'durian <command> --help' for details.`;
 
@@ -94,10 +99,10 @@ async function main(argv: string[]): Promise<number> {
       return failed > 0 ? 1 : 0;
     }
     case 'bench': {
-      const { values } = parseArgs({ args: rest, options: { suite: { type: 'string' }, repeats: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
+      const { values } = parseArgs({ args: rest, options: { suite: { type: 'string' }, repeats: { type: 'string' }, json: { type: 'string' }, quick: { type: 'boolean' }, help: { type: 'boolean' } } });
       if (values.help) return print(benchHelp()), 0;
       await runBench(
-        { suites: values.suite?.split(',').map((s) => s.trim()), repeats: positiveInt(values.repeats, 'repeats', 50), jsonPath: values.json ?? 'bench-results.json' },
+        { suites: values.suite?.split(',').map((s) => s.trim()), repeats: positiveInt(values.repeats, 'repeats', 50), jsonPath: values.json ?? 'bench-results.json', quick: values.quick === true },
         print,
       );
       return 0;
@@ -108,6 +113,8 @@ async function main(argv: string[]): Promise<number> {
       return runProxy(rest, print);
     case 'study':
       return runStudy(rest, print);
+    case 'export-tasks':
+      return runExportTasks(rest, print);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
   }

@@ -12,7 +12,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
-import { EVENT, LineDecoder, type TrainerEvent, encodeLine, parseEvent } from '../protocol/index.js';
+import { EVENT, LineDecoder, METRIC, type TrainerEvent, encodeLine, parseEvent } from '../protocol/index.js';
 import { DurianInputError } from '../core/index.js';
 import { TRAIN_HELP, parseTrainInvocation } from '../trainer/args.js';
 import { ProgressBar, formatTable } from './progress.js';
@@ -135,7 +135,7 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
     switch (event.type) {
       case EVENT.hello:
         say(`run ${event.runId} in ${event.runDir}`);
-        say(`backend ${event.backend} (${event.device}); estimator ${String(event.config.estimator)}${event.resumedFromStep !== undefined ? `; resumed from step ${event.resumedFromStep}` : ''}`);
+        say(`backend ${event.backend} (${event.device}); estimator ${String(event.config.estimator)}; policy ${String(event.config.policy)}${event.resumedFromStep !== undefined ? `; resumed from step ${event.resumedFromStep}` : ''}`);
         say(`steer it from anywhere: append controls to ${path.join(event.runDir, 'inbox.jsonl')} (one JSON line each, e.g. {"type":"control/pause","controlId":"p-1"})`);
         break;
       case EVENT.applied:
@@ -157,8 +157,8 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
         }
         const seconds = (Date.now() - firstStepAt) / 1000;
         progress.update(event.step, {
-          reward: event.metrics['reward/mean'] ?? Number.NaN,
-          acc: event.metrics['accuracy/mean'] ?? Number.NaN,
+          reward: event.metrics[METRIC.rewardMean] ?? Number.NaN,
+          acc: event.metrics[METRIC.accuracyMean] ?? Number.NaN,
           'val acc': validations.length ? validations[validations.length - 1].accuracy : Number.NaN,
           'steps/s': seconds > 0 ? (event.step - firstStep) / seconds : 0,
         });
@@ -206,7 +206,8 @@ export async function runTrain(argv: string[], print: (line: string) => void): P
   }
   if (outputGone) return code;
   const rows: (string | number)[][] = [['metric', 'value']];
-  for (const key of ['reward/mean', 'accuracy/mean', 'frac_reward_zero_std', 'critic/advantages/frac_abs_gt_2', 'critic/advantages_grpo/frac_abs_gt_2', 'actor/kl_loss', 'actor/entropy', 'perf/throughput']) {
+  const summary = [METRIC.rewardMean, METRIC.accuracyMean, METRIC.fracRewardZeroStd, METRIC.advantagesFracExtreme, METRIC.advantagesGrpoFracExtreme, METRIC.klLoss, METRIC.entropy, METRIC.throughput];
+  for (const key of summary) {
     if (lastMetrics[key] !== undefined) rows.push([key, lastMetrics[key]]);
   }
   rows.push(['steps', finished.step], ['wall time (s)', finished.summary.wallSeconds ?? Number.NaN]);

@@ -5,9 +5,10 @@
  * is posted again) and VS Code reloads (a serializer reopens it on the last run shown).
  *
  * The charts' markers: the history carries interventions.jsonl, the checkpoints on disk, the skipped steps
- * trainer.log names, and the pauses, resumes and resume boundaries this window saw; after a
- * `trainer/applied` interventions.jsonl is sent again. A click on a chart opens the Rollout Groups panel
- * at that step.
+ * trainer.log names, and the pauses, resumes and resume boundaries this window saw. The coefficients in force
+ * are the trainer's own report (`hello`, each `applied`: `reportedConfig`), never re-derived here: interventions.jsonl
+ * is read with the history only, not again after each `applied`. A click on a chart opens the Rollout Groups
+ * panel at that step.
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
@@ -25,6 +26,7 @@ import { readInterventions } from './rolloutGroupsPanel.js';
 import { readRunConfig, readRunHistory } from './runFiles.js';
 import { readRunMarks, rememberMark, sessionMarksOf } from './runMarks.js';
 import type { TrainingController } from './controller.js';
+import { handleExportMessage } from './exportSave.js';
 import { RunPanel, type RunPanelKind } from './runPanel.js';
 
 export const DASHBOARD_VIEW_TYPE = 'durian.dashboard';
@@ -66,6 +68,8 @@ export class DashboardPanel extends RunPanel {
   }
 
   protected receive(raw: unknown): void {
+    // Chart and groups exports (exportSave.ts) are saved through a dialog, not by the panel.
+    if (handleExportMessage(raw, (line) => this.controller.log(line))) return;
     const parsed = parseWebviewToHost(raw);
     if (!parsed.ok) {
       this.controller.log(`dashboard: ignored an invalid message from the webview: ${parsed.error}`);
@@ -119,6 +123,7 @@ export class DashboardPanel extends RunPanel {
       metrics: history.metrics,
       validations: history.validations,
       ...(baseConfig ? { baseConfig } : {}),
+      ...this.reportedConfig(),
       interventions,
       marks: [...readRunMarks(runDir), ...sessionMarksOf(runDir)].slice(0, MAX_RUN_MARKS),
     });
@@ -151,11 +156,8 @@ export class DashboardPanel extends RunPanel {
     if (event.type === 'trainer/hello') void this.queueHistory();
     await this.historyPosted;
     if (!this.ready || this.controller.runDir !== this.runDir) return;
+    // An `applied` carries the configuration now in force: the webview marks the change from it.
     this.post({ type: DASHBOARD.event, event });
-    if (event.type === 'trainer/applied' && this.runDir) {
-      // The trainer logs an applied control before it acknowledges it: the log says what it did.
-      this.post({ type: DASHBOARD.interventions, interventions: await readInterventions(this.runDir) });
-    }
   }
 
   private post(message: HostToWebviewMessage): void {

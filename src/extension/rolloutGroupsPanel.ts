@@ -13,7 +13,9 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { DURIAN_DEFAULT_WEIGHTS } from '../core/index.js';
 import {
+  INTERVENTIONS_FILE,
   type InterventionLine,
+  ROLLOUTS_DIR,
   type PromptHistoryPoint,
   ROLLOUTS,
   ROLLOUTS_RELAYED_EVENTS,
@@ -28,8 +30,12 @@ import {
   parseRolloutGroup,
   parseRolloutsHostToWebview,
   parseRolloutsWebviewToHost,
+  readJsonlRecords,
+  rolloutsFile,
+  stepOfName,
 } from '../protocol/index.js';
 import type { TrainingController } from './controller.js';
+import { handleExportMessage } from './exportSave.js';
 import { readRunConfig } from './runFiles.js';
 import { RunPanel, type RunPanelKind } from './runPanel.js';
 
@@ -44,12 +50,9 @@ const KIND: RunPanelKind = {
   // The groups' images are files of the run directory.
   showsRunFiles: true,
 };
-const ROLLOUTS_DIR = 'rollouts';
-const STEP_FILE = /^step-(\d{6,10})\.jsonl$/;
-
-/** `rollouts/step-000010.jsonl` of a run. */
+/** `rollouts/step-000010.jsonl` of a run (the protocol's names). */
 function rolloutsFileOf(runDir: string, step: number): string {
-  return path.join(runDir, ROLLOUTS_DIR, `step-${String(step).padStart(6, '0')}.jsonl`);
+  return path.join(runDir, rolloutsFile(step));
 }
 
 /** Steps that have a rollouts file, ascending. */
@@ -58,8 +61,8 @@ export function listRolloutSteps(runDir: string): number[] {
   if (!existsSync(dir)) return [];
   const steps: number[] = [];
   for (const name of readdirSync(dir)) {
-    const match = STEP_FILE.exec(name);
-    if (match) steps.push(Number(match[1]));
+    const step = stepOfName(name, '.jsonl');
+    if (step !== undefined) steps.push(step);
   }
   return steps.sort((a, b) => a - b);
 }
@@ -87,24 +90,15 @@ async function readStepGroups(runDir: string, step: number): Promise<{ groups: R
   return { groups, skipped, missing: false };
 }
 
+/** interventions.jsonl's applied lines (the protocol's reader: refused, torn and bad lines are skipped). */
 export async function readInterventions(runDir: string): Promise<InterventionLine[]> {
   let text: string;
   try {
-    text = await readFile(path.join(runDir, 'interventions.jsonl'), 'utf8');
+    text = await readFile(path.join(runDir, INTERVENTIONS_FILE), 'utf8');
   } catch {
     return [];
   }
-  const lines: InterventionLine[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const parsed = parseInterventionLine(JSON.parse(line));
-      if (parsed.ok) lines.push(parsed.value);
-    } catch {
-      // a torn line: skipped
-    }
-  }
-  return lines;
+  return readJsonlRecords(text, (value) => parseInterventionLine(value)).lines;
 }
 
 /** A history point of one group. */
@@ -168,8 +162,9 @@ export class RolloutGroupsPanel extends RunPanel {
     super(KIND, panel, context, controller, runDir);
   }
 
+  /** Controls made here reach the run: this window trains it, or it is attached and its writer reads its inbox. */
   private get live(): boolean {
-    return this.runDir !== undefined && this.runDir === this.controller.runDir && this.controller.active;
+    return this.runDir !== undefined && this.runDir === this.controller.runDir && this.controller.steerable;
   }
 
   /** Shows the groups of `step`, or of the nearest step whose groups were kept. */
@@ -185,6 +180,8 @@ export class RolloutGroupsPanel extends RunPanel {
   }
 
   protected async receive(raw: unknown): Promise<void> {
+    // Chart and groups exports (exportSave.ts) are saved through a dialog, not by the panel.
+    if (handleExportMessage(raw, (line) => this.controller.log(line))) return;
     const parsed = parseRolloutsWebviewToHost(raw);
     if (!parsed.ok) {
       this.controller.log(`rollout groups: ignored an invalid message from the webview: ${parsed.error}`);
@@ -205,7 +202,11 @@ export class RolloutGroupsPanel extends RunPanel {
         this.post({ type: ROLLOUTS.promptHistory, promptId: message.promptId, points: await readPromptHistory(this.runDir, message.promptId) });
         break;
       case ROLLOUTS.control: {
-        const error = this.live ? this.controller.send(message.control) : 'this run is not training: interventions apply to a running trainer';
+        const error = this.live
+          ? this.controller.send(message.control)
+          : this.controller.attached && this.runDir === this.controller.runDir
+            ? `this run takes no controls now (${this.controller.snapshot?.state ?? 'not followed'}; its writer reads controls only while running or paused, when its status.json advertises an inbox)`
+            : 'this run is not training: interventions apply to a running trainer';
         if (error) this.controller.log(`rollout groups: not sent (${describeControl(message.control)}): ${error}`);
         this.post({ type: ROLLOUTS.controlResult, controlId: message.control.controlId, ...(error ? { error } : {}) });
         break;
@@ -233,6 +234,7 @@ export class RolloutGroupsPanel extends RunPanel {
       steps,
       ...(typeof config?.steps === 'number' ? { totalSteps: config.steps } : {}),
       ...(baseConfig ? { baseConfig } : {}),
+      ...this.reportedConfig(),
       fixedOptions: fixedOptionsOfRunConfig(config),
       interventions: await readInterventions(runDir),
       live: this.live,
@@ -273,11 +275,8 @@ export class RolloutGroupsPanel extends RunPanel {
       return;
     }
     if (!this.ready || !(ROLLOUTS_RELAYED_EVENTS as readonly string[]).includes(event.type)) return;
+    // An `applied` carries the configuration now in force; the webview adds its own control to its log.
     this.post({ type: ROLLOUTS.event, event });
-    if (event.type === 'trainer/applied' && this.runDir) {
-      // The trainer logs an applied control before it acknowledges it.
-      this.post({ type: ROLLOUTS.interventions, interventions: await readInterventions(this.runDir) });
-    }
   }
 
   private post(message: RolloutsHostToWebviewMessage): void {

@@ -5,9 +5,8 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { MAX_RUN_MARKS, type RunMark, skippedStepOf } from '../protocol/index.js';
+import { CHECKPOINTS_DIR, LOG_FILE, MAX_RUN_MARKS, type RunMark, skippedStepOf, stepOfName } from '../protocol/index.js';
 
-const CHECKPOINT_FOLDER = /^step-(\d{1,10})$/;
 /** trainer.log is scanned for skipped steps only up to this size. */
 const MAX_LOG_SCAN_BYTES = 64 * 1024 * 1024;
 
@@ -26,14 +25,14 @@ export function rememberMark(runDir: string, mark: RunMark): void {
 export function readRunMarks(runDir: string): RunMark[] {
   const marks: RunMark[] = [];
   try {
-    for (const name of readdirSync(path.join(runDir, 'checkpoints'))) {
-      const match = CHECKPOINT_FOLDER.exec(name);
-      if (match) marks.push({ kind: 'checkpoint', step: Number(match[1]) });
+    for (const name of readdirSync(path.join(runDir, CHECKPOINTS_DIR))) {
+      const step = stepOfName(name);
+      if (step !== undefined) marks.push({ kind: 'checkpoint', step });
     }
   } catch {
     // no checkpoints yet
   }
-  const log = path.join(runDir, 'trainer.log');
+  const log = path.join(runDir, LOG_FILE);
   try {
     if (existsSync(log) && statSync(log).size <= MAX_LOG_SCAN_BYTES) {
       for (const line of readFileSync(log, 'utf8').split('\n')) {

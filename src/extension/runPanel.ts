@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { DashboardRunState, ParseResult, TrainerEvent } from '../protocol/index.js';
+import { type DashboardRunState, type ParseResult, type ReportedConfig, type TrainerEvent, reportedConfigOf } from '../protocol/index.js';
 import type { TrainingController } from './controller.js';
 import { readRunDetails, readRunStatus, runFolderProblem } from './runFiles.js';
 import { crashAdvice } from './runReports.js';
@@ -40,7 +40,6 @@ export interface RunPanelClass<P extends RunPanel> {
   create(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, controller: TrainingController, runDir: string | undefined): P;
 }
 
-const KNOWN_STATES: readonly string[] = ['running', 'paused', 'stopped', 'completed', 'crashed'];
 
 /** The run directory the webview may load files from: only a run folder, and only for a panel that shows its files. */
 function runFilesRoot(kind: RunPanelKind, runDir: string | undefined): string | undefined {
@@ -108,9 +107,26 @@ export abstract class RunPanel implements vscode.Disposable {
         if (!this.panel.visible) this.ready = false;
       }),
       this.panel.webview.onDidReceiveMessage((message) => void this.receive(message)),
-      this.controller.onEvent((event) => void this.relay(event)),
+      this.controller.onEvent((event) => {
+        this.noteReportedConfig(event);
+        void this.relay(event);
+      }),
       this.controller.onState(() => this.postState()),
     );
+  }
+
+  /** The live configuration the trainer last reported (hello, applied), and for which run. */
+  private reported: { runDir: string; config: ReportedConfig } | undefined;
+
+  private noteReportedConfig(event: TrainerEvent): void {
+    const config = reportedConfigOf(event);
+    const runDir = event.type === 'trainer/hello' ? event.runDir : this.controller.runDir;
+    if (config && runDir) this.reported = { runDir, config };
+  }
+
+  /** What the trainer last reported to be in force on the run shown, when this panel saw a report: sent instead of a replay of the log. */
+  protected reportedConfig(): { reportedConfig?: ReportedConfig } {
+    return this.reported && this.reported.runDir === this.runDir ? { reportedConfig: this.reported.config } : {};
   }
 
   /** A message from the webview, unchecked. */
@@ -184,11 +200,14 @@ export abstract class RunPanel implements vscode.Disposable {
       const session = this.controller.snapshot;
       if (session) {
         const state: DashboardRunState = session.state === 'stopping' ? 'running' : session.state;
-        return { state, ...(session.lastError && state === 'crashed' ? { message: session.lastError } : {}) };
+        // A crash says why; an attached run also says what its folder shows (a writer gone quiet, a folder gone).
+        const crash = session.lastError && state === 'crashed' ? session.lastError : undefined;
+        const message = crash && session.notice ? `${crash}; ${session.notice}` : (crash ?? session.notice);
+        return { state, ...(message ? { message } : {}) };
       }
     }
     const status = this.runDir ? readRunStatus(this.runDir) : undefined;
-    const state = (status && KNOWN_STATES.includes(status.state) ? status.state : 'stopped') as DashboardRunState;
+    const state: DashboardRunState = status?.state ?? 'stopped';
     return { state, ...(status?.message ? { message: status.message } : {}) };
   }
 

@@ -4,7 +4,7 @@
  * Runs view's tooltip lines.
  */
 import { formatDuration } from '../protocol/index.js';
-import type { RunDetails, RunStatusFile } from './runFiles.js';
+import type { RunDetails, RunSummary } from './runFiles.js';
 
 /** What is known of a crashed run when the advice is given. */
 export interface CrashFacts {
@@ -42,9 +42,7 @@ export function completionMessage(runName: string, steps: number, details: RunDe
 }
 
 /** What the Runs view knows of a run for its tooltip. */
-export interface RunTooltipFacts extends RunDetails, RunStatusFile {
-  name: string;
-  dir: string;
+export interface RunTooltipFacts extends RunDetails, RunSummary {
   /** This window's trainer runs it. */
   trainedHere: boolean;
 }

@@ -3,9 +3,12 @@
  * side bar cuts the step count, not the state) and the step; the tooltip, resolved on hover, has the
  * estimator, G, B, seed, step/total, the validation accuracy and the training time, and explains a
  * status.json that says `running` with no trainer of this window behind it (its trainer killed, or its
- * process id reused), which stays resumable. The context menu offers Resume, Open Dashboard, Open Rollout
- * Groups, Open Run Folder and Delete (package.json, `view/item/context`).
+ * process id reused), which stays resumable. The context menu offers Resume, Attach (a run another process
+ * may be writing), Open Dashboard, Open Rollout Groups, Open Run Folder and Delete (package.json,
+ * `view/item/context`). The list follows the runs folder through a FileSystemWatcher on its runs' status.json
+ * (a run appears, steps, changes state or is deleted), one refresh per burst of changes.
  */
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { type RunSummary, listRunSummaries, readRunDetails } from './runFiles.js';
 import { isResumable, runDisplayName, runStateLabel, runTooltipLines } from './runReports.js';
@@ -19,18 +22,53 @@ const RUN_ACTIVE_CONTEXT = 'durianRunActive';
 const RUN_MAYBE_ACTIVE_CONTEXT = 'durianRunMaybeActive';
 const RUN_CONTEXT = 'durianRun';
 
+/** Changes closer than this are one refresh (a trainer rewrites status.json up to once a second). */
+const REFRESH_SETTLE_MS = 500;
+
+/**
+ * What to watch for `runsFolder`: its run folders and their status.json. Inside a workspace folder the
+ * pattern is relative to it (the workspace's own recursive watcher serves it, and a runs folder created
+ * later is seen); elsewhere VS Code starts a watcher on the folder itself.
+ */
+function runsPattern(runsFolder: string): vscode.RelativePattern {
+  const workspace = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(runsFolder));
+  const relative = workspace ? path.relative(workspace.uri.fsPath, runsFolder).split(path.sep).join('/') : '';
+  if (workspace && relative !== '' && !relative.startsWith('..')) return new vscode.RelativePattern(workspace, `${relative}/{*,*/status.json}`);
+  return new vscode.RelativePattern(vscode.Uri.file(runsFolder), '{*,*/status.json}');
+}
+
 export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
+  private watcher: vscode.Disposable | undefined;
+  private settle: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly runsFolder: () => string,
-    /** The run directory this window's trainer works on now, if any. */
+    /** The run directory shown live now (trained by this window or attached), if any. */
     private readonly activeRunDir: () => string | undefined,
-  ) {}
+  ) {
+    this.watch();
+  }
+
+  /** (Re)starts watching the runs folder: call when the `durian.runsFolder` setting changes. */
+  watch(): void {
+    this.watcher?.dispose();
+    const watcher = vscode.workspace.createFileSystemWatcher(runsPattern(this.runsFolder()));
+    const changed = () => this.refreshSoon();
+    this.watcher = vscode.Disposable.from(watcher, watcher.onDidCreate(changed), watcher.onDidChange(changed), watcher.onDidDelete(changed));
+  }
 
   refresh(): void {
     this.changed.fire();
+  }
+
+  private refreshSoon(): void {
+    if (this.settle) return;
+    this.settle = setTimeout(() => {
+      this.settle = undefined;
+      this.refresh();
+    }, REFRESH_SETTLE_MS);
   }
 
   private trainedHere(run: RunSummary): boolean {
@@ -64,6 +102,8 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary>, vs
   }
 
   dispose(): void {
+    if (this.settle) clearTimeout(this.settle);
+    this.watcher?.dispose();
     this.changed.dispose();
   }
 }

@@ -1,11 +1,12 @@
 /**
- * One training run driven from VS Code: forks the trainer bundle (Node IPC), validates every event it
- * sends, relays them, sends validated controls, and survives the trainer's death — the exit code, the last
- * error and the log tail are kept for the user, the run directory stays intact and can be resumed.
- * Disposing (window closed, VS Code quitting) asks the trainer to stop cleanly, then escalates.
+ * One training run driven from VS Code (the `trainedHere` RunConnection): forks the trainer bundle (Node
+ * IPC), validates every event it sends, relays them, sends validated controls, and survives the trainer's
+ * death — the exit code, the last error and the log tail are kept for the user, the run directory stays
+ * intact and can be resumed. Disposing (window closed, VS Code quitting) asks the trainer to stop cleanly,
+ * then escalates.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { EventEmitter } from 'node:events';
+import * as vscode from 'vscode';
 import {
   type Control,
   EVENT,
@@ -14,8 +15,9 @@ import {
   parseControl,
   parseEvent,
 } from '../protocol/index.js';
+import { type ControlOutcome, type RunConnection, type SessionSnapshot, type SessionState, isLiveState, newControlId } from './runConnection.js';
 
-export type SessionState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'completed' | 'crashed';
+export type { SessionSnapshot, SessionState } from './runConnection.js';
 
 export interface SessionOptions {
   trainerPath: string;
@@ -27,31 +29,15 @@ export interface SessionOptions {
   log: (line: string) => void;
 }
 
-export interface SessionSnapshot {
-  state: SessionState;
-  runDir?: string;
-  runId?: string;
-  backend?: string;
-  device?: string;
-  estimator?: string;
-  step: number;
-  totalSteps?: number;
-  metrics: Record<string, number>;
-  validationAccuracy?: number;
-  lastError?: string;
-  exitCode?: number | null;
-  signal?: string | null;
-  pid?: number;
-}
-
-let controlCounter = 0;
-export function newControlId(kind: string): string {
-  controlCounter = (controlCounter + 1) % 1_000_000;
-  return `${kind}-${Date.now().toString(36)}-${controlCounter}`;
-}
-
-export class TrainingSession {
-  private readonly emitter = new EventEmitter();
+export class TrainingSession implements RunConnection {
+  readonly origin = 'trainedHere' as const;
+  private readonly events = new vscode.EventEmitter<TrainerEvent>();
+  private readonly states = new vscode.EventEmitter<SessionSnapshot>();
+  private readonly outcomes = new vscode.EventEmitter<ControlOutcome>();
+  readonly onEvent = this.events.event;
+  readonly onState = this.states.event;
+  /** Acknowledgements come as `trainer/applied` / `trainer/error` events over IPC: none through here. */
+  readonly onOutcome = this.outcomes.event;
   private child: ChildProcess | null = null;
   private readonly snapshot: SessionSnapshot = { state: 'starting', step: 0, metrics: {} };
   private readonly stderrTail: string[] = [];
@@ -74,14 +60,8 @@ export class TrainingSession {
     return this.stderrTail.join('');
   }
 
-  onEvent(listener: (event: TrainerEvent) => void): () => void {
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
-  }
-
-  onState(listener: (snapshot: SessionSnapshot) => void): () => void {
-    this.emitter.on('state', listener);
-    return () => this.emitter.off('state', listener);
+  get steerable(): boolean {
+    return isLiveState(this.snapshot.state) && this.child?.connected === true;
   }
 
   start(): void {
@@ -147,7 +127,7 @@ export class TrainingSession {
         this.snapshot.totalSteps = event.totalSteps;
         this.snapshot.metrics = event.metrics;
         if (this.snapshot.state === 'starting') this.setState('running');
-        else this.emitter.emit('state', this.state);
+        else this.states.fire(this.state);
         break;
       case EVENT.validation:
         this.snapshot.validationAccuracy = event.accuracy;
@@ -159,7 +139,7 @@ export class TrainingSession {
         this.setState('running');
         break;
       case EVENT.applied:
-        if (event.kind === 'setConfig') this.emitter.emit('state', this.state);
+        if (event.kind === 'setConfig') this.states.fire(this.state);
         break;
       case EVENT.error:
         if (event.fatal) this.snapshot.lastError = event.message;
@@ -175,12 +155,12 @@ export class TrainingSession {
       default:
         break;
     }
-    this.emitter.emit('event', event);
+    this.events.fire(event);
   }
 
   private setState(state: SessionState): void {
     this.snapshot.state = state;
-    this.emitter.emit('state', this.state);
+    this.states.fire(this.state);
   }
 
   /** Sends a control after validating it; returns the validation error instead of sending a bad one. */
@@ -212,6 +192,13 @@ export class TrainingSession {
 
   /** Stop cleanly, then SIGTERM after `graceMs`, then SIGKILL. Resolves when the process is gone. */
   async dispose(graceMs = 10_000): Promise<void> {
+    await this.end(graceMs);
+    this.events.dispose();
+    this.states.dispose();
+    this.outcomes.dispose();
+  }
+
+  private async end(graceMs: number): Promise<void> {
     if (!this.alive) return;
     this.stop();
     const timeout = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref());

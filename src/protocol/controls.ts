@@ -4,7 +4,7 @@
  * refers to. The webviews send the same shapes to the host, which validates and forwards them.
  */
 import { type LiveConfig, liveConfigChanges } from './liveConfig.js';
-import { CONTROL_ID_PATTERN, GROUP_WEIGHT_RANGE, LIVE_RANGES, MAX_ID_CHARS, RELABEL_REWARD_RANGE, STEP_RANGE } from './limits.js';
+import { CONTROL_ID_PATTERN, GROUP_WEIGHT_RANGE, LIVE_RANGES, MAX_ID_CHARS, MAX_TEXT_CHARS, RELABEL_REWARD_RANGE, STEP_RANGE } from './limits.js';
 import { type Check, finite, object, oneOf, text } from './schema.js';
 
 export const CONTROL = {
@@ -52,9 +52,11 @@ export interface SetGroupWeightControl {
 }
 
 /**
- * A reward override: the response of rollout `rollout` of prompt `promptId` seen at `step` earns `reward`,
- * from the next step on, whenever the policy gives that exact response to that prompt again (the trainer
- * looks the response text up; the rollout already trained on keeps its reward).
+ * A reward override for this response to this prompt, from step N: the rule "this exact response to prompt
+ * `promptId` earns `reward`", applied from the next step on (N, acknowledged in `trainer/applied`) whenever the
+ * policy gives that response to that prompt again; the rollout already trained on keeps its reward. The
+ * response is the one of rollout `rollout` seen at `step`; `response` carries its text (the trainer then needs
+ * no copy of that step's rollouts), else the trainer looks it up in the step's rollouts.
  */
 export interface RelabelControl {
   type: typeof CONTROL.relabel;
@@ -64,6 +66,8 @@ export interface RelabelControl {
   /** Index of the rollout within its group (0-based). */
   rollout: number;
   reward: number;
+  /** The response text the override is for (what the user saw at `step`). */
+  response?: string;
 }
 
 /** Leave a prompt out of every later update (and out of sampling). */
@@ -106,8 +110,8 @@ export const controlId: Check<string> = text({
 });
 const promptId = text({ max: MAX_ID_CHARS, min: 1 });
 
-function controlSchema<K extends ControlKind>(kind: K, fields: Record<string, Check<unknown>> = {}) {
-  return object({ type: oneOf([CONTROL[kind]]), controlId, ...fields }) as unknown as Check<ControlOf<K>>;
+function controlSchema<K extends ControlKind>(kind: K, fields: Record<string, Check<unknown>> = {}, optional: Record<string, Check<unknown>> = {}) {
+  return object({ type: oneOf([CONTROL[kind]]), controlId, ...fields }, optional) as unknown as Check<ControlOf<K>>;
 }
 
 export const CONTROL_SCHEMAS: { [K in ControlKind]: Check<ControlOf<K>> } = {
@@ -121,7 +125,7 @@ export const CONTROL_SCHEMAS: { [K in ControlKind]: Check<ControlOf<K>> } = {
     promptId,
     rollout: finite({ min: 0, max: LIVE_RANGES.groupSize.max - 1, integer: true }),
     reward: finite(RELABEL_REWARD_RANGE),
-  }),
+  }, { response: text({ max: MAX_TEXT_CHARS }) }),
   excludePrompt: controlSchema('excludePrompt', { promptId }),
   undo: controlSchema('undo', { targetControlId: controlId }),
 };

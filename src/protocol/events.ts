@@ -7,7 +7,7 @@
 import type { PerceptualBucket } from '../core/difficulty/binning.js';
 import type { EstimatorName } from '../core/estimators/registry.js';
 import { CONTROL_KINDS, type ControlKind, controlId } from './controls.js';
-import { ESTIMATOR_CHOICES } from './liveConfig.js';
+import { ESTIMATOR_CHOICES, type LiveConfig, liveConfig } from './liveConfig.js';
 import {
   LIVE_RANGES,
   MAX_DEPTH,
@@ -54,6 +54,11 @@ export interface HelloEvent {
   device: string;
   /** The trainer's full configuration, as written to config.json. */
   config: Record<string, JsonValue>;
+  /**
+   * The effective live configuration the run starts (or, resumed, goes on) with: config.json's, with every
+   * setConfig and undo of the checkpoint applied. The trainer always sends it.
+   */
+  liveConfig?: LiveConfig;
   /** Set when the run resumed from a checkpoint: the checkpoint's step. */
   resumedFromStep?: number;
 }
@@ -135,6 +140,11 @@ export interface AppliedEvent {
   controlId: string;
   kind: ControlKind;
   step: number;
+  /**
+   * The effective live configuration from `step` on, after this control (and every earlier one) was applied.
+   * The trainer always sends it; an `applied` rebuilt from interventions.jsonl has none.
+   */
+  config?: LiveConfig;
 }
 
 export interface CheckpointEvent {
@@ -274,7 +284,7 @@ export const EVENT_SCHEMAS: { [K in EventKind]: Check<EventOf<K>> } = {
       device: label,
       config: jsonObject({ maxDepth: MAX_DEPTH - 2, maxStringLength: MAX_TEXT_CHARS, maxKeyLength: MAX_LABEL_CHARS }),
     },
-    { resumedFromStep: step },
+    { liveConfig, resumedFromStep: step },
   ),
   step: eventSchema('step', {
     step,
@@ -292,7 +302,7 @@ export const EVENT_SCHEMAS: { [K in EventKind]: Check<EventOf<K>> } = {
     { step, accuracy: unit, reward: anyFinite },
     { perLevel: recordOf(unit, { maxKeys: 256, maxKeyLength: MAX_LABEL_CHARS }) },
   ),
-  applied: eventSchema('applied', { controlId, kind: oneOf(CONTROL_KINDS), step }),
+  applied: eventSchema('applied', { controlId, kind: oneOf(CONTROL_KINDS), step }, { config: liveConfig }),
   checkpoint: eventSchema('checkpoint', { step, path: relativePath }),
   error: eventSchema(
     'error',

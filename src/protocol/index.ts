@@ -16,3 +16,7 @@ export { FieldError, type JsonValue } from './schema.js';
 export * from './webview.js';
 export * from './rolloutsWebview.js';
 export * from './format.js';
+export * from './runFolderLayout.js';
+export * from './metrics.js';
+export * from './runFolderRecords.js';
+export * from './runFolderReader.js';

@@ -5,7 +5,7 @@
  * `clipLow`/`clipHigh`, sampling `temperature`, `groupSize` G, `batchSize` prompts per step).
  */
 import type { EstimatorName } from '../core/estimators/registry.js';
-import { LIVE_RANGES, defaultOf } from './settings.js';
+import { LIVE_RANGES, SETTINGS, defaultOf } from './settings.js';
 import { type Check, FieldError, bool, finite, isPlainObject, object, oneOf, tuple } from './schema.js';
 
 /** The estimators of src/core's registry; the type check below fails to compile if they drift apart. */
@@ -74,11 +74,42 @@ export const liveConfigChanges: Check<Partial<LiveConfig>> = (value, path) => {
 /** A complete LiveConfig (e.g. what the trainer reports it is running with). */
 export const liveConfig: Check<LiveConfig> = object(liveConfigFields) as Check<LiveConfig>;
 
-/** Estimator options that the live configuration does not carry, kept from config.json. */
-export interface FixedEstimatorOptions {
-  band?: [number, number] | null;
-  confidence?: 'mean' | 'sum';
+/**
+ * Estimator options that the live configuration does not carry (band, confidence, maxPromptsPerBin: every
+ * estimator option of the settings table without a `live` key), kept from config.json, by name.
+ */
+export type FixedEstimatorOptions = Readonly<Record<string, unknown>>;
+
+/** The settings of estimator options fixed for a run (not live), from the settings table. */
+const FIXED_ESTIMATOR_SETTINGS = SETTINGS.filter((setting) => setting.feeds === 'estimatorOptions' && setting.live === undefined);
+
+/**
+ * The fixed estimator options of a config's `estimatorOptions`, each checked by its option's own check; one
+ * that is not valid is left out (the estimator's default then holds), or, with `strict`, throws a FieldError.
+ */
+export function fixedEstimatorOptionsOf(estimatorOptions: unknown, where = 'estimatorOptions', strict = false): FixedEstimatorOptions {
+  const given = isPlainObject(estimatorOptions) ? estimatorOptions : {};
+  const out: Record<string, unknown> = {};
+  for (const setting of FIXED_ESTIMATOR_SETTINGS) {
+    const value = given[setting.name];
+    if (value === undefined) continue;
+    try {
+      out[setting.name] = setting.option.parse(value, `${where}.${setting.name}`);
+    } catch (error) {
+      if (strict) throw new FieldError(`${where}.${setting.name}`, error instanceof Error ? error.message : String(error));
+    }
+  }
+  return out;
 }
+
+/** Checks a message's fixed estimator options: only names of the table's fixed options, each valid. */
+export const fixedEstimatorOptions: Check<FixedEstimatorOptions> = (value, path) => {
+  if (!isPlainObject(value)) throw new FieldError(path, 'must be an object');
+  const known = new Set(FIXED_ESTIMATOR_SETTINGS.map((setting) => setting.name));
+  const unknown = Object.keys(value).find((key) => !known.has(key));
+  if (unknown !== undefined) throw new FieldError(path, `${JSON.stringify(unknown.slice(0, 40))} is not a fixed estimator option (known: ${[...known].join(', ')})`);
+  return fixedEstimatorOptionsOf(value, path, true);
+};
 
 /** The fields of a training config (config.json, or the trainer's parsed config) a live configuration starts from. */
 export interface RunConfigFields {
@@ -131,17 +162,17 @@ export function liveConfigOfRunConfig(config: Record<string, unknown> | undefine
 }
 
 /**
- * The options src/core's computeAdvantages takes for `estimator` under the live configuration `live` and
- * the run's fixed options (band, confidence): what the trainer uses and what the Rollout Groups preview
- * recomputes with.
+ * The options src/core's computeAdvantages takes for `estimator`, as the settings table routes them: each
+ * estimator option the estimator takes, from the live configuration `live` when it is live, else from the
+ * run's fixed options (absent: the estimator's default). What the trainer uses and what the Rollout Groups
+ * preview recomputes with.
  */
-export function estimatorOptionsOf(estimator: string, live: LiveConfig, fixed: { band?: unknown; confidence?: unknown }): Record<string, unknown> {
-  const band = fixed.band === undefined ? {} : { band: fixed.band };
-  if (estimator === 'durian') {
-    const { durianWeights, reasoningBins, minPromptsPerBin, eps, poolZeroVariance } = live;
-    const confidence = fixed.confidence === undefined ? {} : { confidence: fixed.confidence };
-    return { weights: [...durianWeights], reasoningBins, minPromptsPerBin, eps, poolZeroVariance, ...confidence, ...band };
+export function estimatorOptionsOf(estimator: string, live: LiveConfig, fixed: FixedEstimatorOptions): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    if (setting.feeds !== 'estimatorOptions' || !setting.estimators?.includes(estimator as EstimatorName)) continue;
+    const value = setting.live === undefined ? fixed[setting.name] : live[setting.live as LiveConfigKey];
+    if (value !== undefined) options[setting.name] = Array.isArray(value) ? [...(value as unknown[])] : value;
   }
-  if (estimator === 'grpo') return { eps: live.eps, ...band };
-  return band;
+  return options;
 }

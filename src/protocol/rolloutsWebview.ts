@@ -23,10 +23,10 @@ import { CONTROL, type Control, type ControlKind } from './controls.js';
 import { type InterventionLine, MAX_INTERVENTIONS, interventionLine } from './interventionLog.js';
 import { EVENT, type RolloutGroup, type TrainerEvent, rolloutGroup } from './events.js';
 import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_GROUPS, MAX_ID_CHARS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
-import { type FixedEstimatorOptions, type LiveConfig, type LiveConfigKey, ESTIMATOR_CHOICES, liveConfig } from './liveConfig.js';
+import { type FixedEstimatorOptions, type LiveConfig, type LiveConfigKey, ESTIMATOR_CHOICES, fixedEstimatorOptions, fixedEstimatorOptionsOf, liveConfig } from './liveConfig.js';
 import { type ParseResult, parseControl, parseEvent, parseTypedMessage } from './parse.js';
-import { type Check, FieldError, arrayOf, bool, childPath, finite, isPlainObject, measureJson, object, oneOf, text, tuple } from './schema.js';
-import { DASHBOARD_RUN_STATES, type DashboardRunState, WEBVIEW } from './webview.js';
+import { type Check, FieldError, arrayOf, bool, childPath, finite, measureJson, object, oneOf, text } from './schema.js';
+import { DASHBOARD_RUN_STATES, type DashboardRunState, type ReportedConfig, WEBVIEW, reportedConfig } from './webview.js';
 
 /** The Rollout Groups panel's messages. */
 export const ROLLOUTS = {
@@ -84,6 +84,11 @@ export interface RolloutsRunMessage extends RolloutsIdentity {
   totalSteps?: number;
   /** The live configuration config.json started with (before any `setConfig`). */
   baseConfig?: LiveConfig;
+  /**
+   * The effective live configuration the trainer last reported (its `hello`, or an `applied`), with the step
+   * from which it holds: what the panel shows as in force now. Absent when the host saw no report.
+   */
+  reportedConfig?: ReportedConfig;
   fixedOptions?: FixedEstimatorOptions;
   interventions: InterventionLine[];
   /** A training session is running on this run (controls can be sent). */
@@ -222,13 +227,6 @@ function controlOf(kinds: readonly ControlKind[]): Check<Control> {
   };
 }
 
-const fixedOptions = object(
-  {},
-  {
-    band: (value: unknown, path: string) => (value === null ? null : (tuple(unit, ['low', 'high'])(value, path) as [number, number])),
-    confidence: oneOf(['mean', 'sum'] as const),
-  },
-) as Check<FixedEstimatorOptions>;
 
 const relayedEvent: Check<TrainerEvent> = (value, path) => {
   const parsed = parseEvent(value);
@@ -246,7 +244,7 @@ const numbers = arrayOf(anyFinite, { max: 64 });
 const HOST_TO_WEBVIEW: Record<RolloutsHostToWebviewMessage['type'], Check<RolloutsHostToWebviewMessage>> = {
   [ROLLOUTS.run]: object(
     { type: oneOf([ROLLOUTS.run]), ...identity, imageBase: text({ max: MAX_PATH_CHARS * 2 }), steps: stepList, interventions, live: bool },
-    { ...identityOptional, totalSteps: step, baseConfig: liveConfig, fixedOptions },
+    { ...identityOptional, totalSteps: step, baseConfig: liveConfig, reportedConfig, fixedOptions: fixedEstimatorOptions },
   ) as Check<RolloutsRunMessage>,
   [ROLLOUTS.state]: object({ type: oneOf([ROLLOUTS.state]), ...identity, live: bool }, identityOptional) as Check<RolloutsStateMessage>,
   [ROLLOUTS.step]: object({ type: oneOf([ROLLOUTS.step]), step, groups, skipped: finite({ min: 0, integer: true }) }, { missing: bool, reveal: bool }) as Check<RolloutsStepMessage>,
@@ -293,14 +291,9 @@ export function parseInterventionLine(input: unknown, path = 'intervention'): Pa
   }
 }
 
-/** config.json's estimator options that are fixed for the run (band, confidence). */
+/** config.json's estimator options that are fixed for the run (the settings table's non-live ones, each valid). */
 export function fixedOptionsOfRunConfig(config: Record<string, unknown> | undefined): FixedEstimatorOptions {
-  const options = config && isPlainObject(config.estimatorOptions) ? config.estimatorOptions : {};
-  try {
-    return fixedOptions({ band: options.band, confidence: options.confidence }, 'estimatorOptions');
-  } catch {
-    return {};
-  }
+  return fixedEstimatorOptionsOf(config?.estimatorOptions);
 }
 
 // ---- how interventions are named to the user ----
@@ -355,7 +348,7 @@ export function describeControl(control: Control, find?: (controlId: string) => 
     case CONTROL.setGroupWeight:
       return `weight of ${control.promptId} = ${shortValue(control.weight)}${control.weight === 0 ? ' (left out of the update)' : ''}`;
     case CONTROL.relabel:
-      return `reward override: response #${control.rollout} to ${control.promptId} (seen at step ${control.step}) earns ${shortValue(control.reward)}`;
+      return `reward override for this response to ${control.promptId} (#${control.rollout} at step ${control.step}${control.response === undefined ? '' : `: ${JSON.stringify(control.response.length > 40 ? `${control.response.slice(0, 40)}...` : control.response)}`}) = ${shortValue(control.reward)}`;
     case CONTROL.excludePrompt:
       return `exclude prompt ${control.promptId} (ground truth wrong)`;
     case CONTROL.undo: {

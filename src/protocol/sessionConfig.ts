@@ -63,7 +63,7 @@ function checkConflicts(session: SessionSettings, where: string): void {
 function reasoningBinsInUse(session: SessionSettings): { requested: number; used: number } | undefined {
   if (session.estimator !== 'durian') return undefined;
   const requested = session.estimatorOptions.reasoningBins as number;
-  const used = effectiveReasoningBins(session.batchSize, requested, session.estimatorOptions.minPromptsPerBin as number);
+  const used = effectiveReasoningBins(session.batchSize, requested, session.estimatorOptions.minPromptsPerBin as number, (session.estimatorOptions.maxPromptsPerBin as number | undefined) ?? 0);
   return { requested, used };
 }
 

@@ -20,6 +20,14 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 /** What the `backend` setting accepts. */
 export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 
+/** The policy kinds the trainer registers (src/trainer/policy/kinds.ts; test/trainer/policy/kinds.test.ts checks both agree). */
+export const POLICY_KINDS = ['counting', 'general'] as const;
+export type PolicyKind = (typeof POLICY_KINDS)[number];
+const POLICY_DESCRIPTIONS: Record<PolicyKind, string> = {
+  counting: 'The hand-wired counting policy: splits the question at plus/minus/than and reads counts with a count pointer (it knows the built-in tasks).',
+  general: 'A small transformer decoder over the image patches and the question tokens, with no task knowledge wired in.',
+};
+
 export interface SettingSpec {
   /** The config field or estimator option it is (`batchSize`, `reasoningBins`). */
   name: string;
@@ -94,6 +102,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     },
   }),
   estimatorOption('minPromptsPerBin', ['durian'], { live: 'minPromptsPerBin', vscode: { key: 'durian.durian.minPromptsPerBin' } }),
+  estimatorOption('maxPromptsPerBin', ['durian'], { vscode: { key: 'durian.durian.maxPromptsPerBin' } }),
   estimatorOption('poolZeroVariance', ['durian'], { live: 'poolZeroVariance', vscode: { key: 'durian.durian.poolZeroVariance' } }),
   estimatorOption('eps', ['durian', 'grpo'], { live: 'eps', vscode: { key: 'durian.eps', note: "verl's 1e-6." } }),
   estimatorOption('confidence', ['durian']),
@@ -122,6 +131,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   config('keepCheckpoints', numberOption('Checkpoints kept on disk.', 3, whole(1, 1000))),
   config('writeRollouts', booleanOption("Write every step's rollout groups to rollouts/ and their images to images/.", true)),
   config('rolloutsEvery', numberOption("Keep every N-th step's rollout groups (and their images) in rollouts/, plus the last step and any step intervened on; every step still streams live.", 10, whole(1, 1_000_000))),
+  config('policy', choiceOption('Policy model of a new run: counting (hand-wired, knows the built-in tasks) or general (a small transformer decoder that learns them from data). A resumed run keeps its own.', 'counting', POLICY_KINDS), {
+    vscode: { key: 'durian.training.policy', enumDescriptions: POLICY_KINDS.map((kind) => POLICY_DESCRIPTIONS[kind]) },
+  }),
   config('warmupSteps', numberOption('Most supervised warm-up steps of the base policy (built once and cached by its settings).', 600, whole(0, 100_000)), { vscode: training('warmupSteps') }),
   config('backend', choiceOption('tfjs backend of the trainer: auto tries tfjs-node-gpu, tfjs-node, wasm, then cpu, and takes the first that loads and passes a self-check.', 'auto', BACKEND_CHOICES), {
     vscode: { key: 'durian.backend', note: 'The chosen backend shows in the status bar and the dashboard.' },
@@ -200,9 +212,23 @@ function schemaOf(shape: OptionShape | undefined): JsonSchema {
       return { type: 'string', enum: [...shape.choices] };
     case 'tuple':
       return { type: 'array', items: schemaOf({ kind: 'number', range: shape.range }), minItems: shape.names.length, maxItems: shape.names.length };
+    case 'interval': {
+      const pair = { type: 'array', minItems: 2, maxItems: 2, items: schemaOf({ kind: 'number', range: shape.range }) };
+      return shape.nullable ? { oneOf: [{ type: 'null' }, pair] } : pair;
+    }
     default:
       return { type: 'string' };
   }
+}
+
+/**
+ * The settings' fields of schemas/config.schema.json (the top-level ones and those of `estimatorOptions`), as
+ * the table defines them; scripts/settings-manifest.ts writes them there and test/unit/schemas.test.ts fails on drift.
+ */
+export function runConfigSchemaFields(): { config: Record<string, JsonSchema>; estimatorOptions: Record<string, JsonSchema> } {
+  const fields = { config: {} as Record<string, JsonSchema>, estimatorOptions: {} as Record<string, JsonSchema> };
+  for (const setting of SETTINGS) fields[setting.feeds][setting.name] = { ...schemaOf(setting.option.shape), description: setting.option.description };
+  return fields;
 }
 
 /** package.json's `contributes.configuration`, as the table defines it. */

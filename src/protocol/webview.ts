@@ -19,6 +19,7 @@
 import { EVENT, EVENT_SCHEMAS, type TrainerEvent, type ValidationEvent } from './events.js';
 import { type InterventionLine, MAX_INTERVENTIONS, interventionLine } from './interventionLog.js';
 import { type LiveConfig, liveConfig } from './liveConfig.js';
+import { RUN_STATES } from './runFolderRecords.js';
 import { MAX_CONTROL_CHARS, MAX_DEPTH, MAX_LABEL_CHARS, MAX_METRICS, MAX_PATH_CHARS, MAX_TEXT_CHARS, STEP_RANGE } from './limits.js';
 import { type ParseResult, describeThrown, parseEvent, parseTypedMessage } from './parse.js';
 import { type Check, FORBIDDEN_KEYS, FieldError, arrayOf, childPath, finite, isPlainObject, measureJson, object, oneOf, recordOf, text } from './schema.js';
@@ -109,15 +110,11 @@ export function nearestKeptStep(steps: readonly number[], step: number): number 
  * What a run is doing, as the host sees it: `starting` until the trainer says hello, then the states
  * of the run directory's status.json (`running`, `paused`, `stopped`, `completed`, `crashed`).
  */
-export const DASHBOARD_RUN_STATES = ['starting', 'running', 'paused', 'stopped', 'completed', 'crashed'] as const;
+export const DASHBOARD_RUN_STATES = ['starting', ...RUN_STATES] as const;
 export type DashboardRunState = (typeof DASHBOARD_RUN_STATES)[number];
 
-/**
- * |advantage| above which a rollout counts as extreme: the threshold of the trainer's
- * `critic/advantages/frac_abs_gt_2`, the Dashboard's "Extreme advantages" chart and the Rollout Groups'
- * "Extremes only" filter.
- */
-export const EXTREME_ADVANTAGE = 2;
+/** |advantage| above which a rollout counts as extreme (declared with the metrics that count them). */
+export { EXTREME_ADVANTAGE } from './metrics.js';
 
 /** Largest `dashboard/history`: a million steps of ~25 metrics fit; measured before any parsing. */
 export const MAX_HISTORY_CHARS = 256 * 1024 * 1024;
@@ -176,6 +173,19 @@ export interface MetricsLine {
   [metric: string]: number | null;
 }
 
+/** The effective live configuration a trainer reported (`hello`, `applied`), and the step from which it holds. */
+export interface ReportedConfig {
+  config: LiveConfig;
+  step: number;
+}
+
+/** The reported configuration of a trainer event, or undefined when it carries none (an older trainer, a replayed log line). */
+export function reportedConfigOf(event: TrainerEvent): ReportedConfig | undefined {
+  if (event.type === EVENT.hello && event.liveConfig) return { config: event.liveConfig, step: event.resumedFromStep ?? 0 };
+  if (event.type === EVENT.applied && event.config) return { config: event.config, step: event.step };
+  return undefined;
+}
+
 /** One line of validation.jsonl: a `trainer/validation` event without its `type`. */
 export type ValidationLine = Omit<ValidationEvent, 'type'>;
 
@@ -210,6 +220,8 @@ export interface DashboardHistoryMessage extends RunIdentity, DashboardAdvice {
   validations: ValidationLine[];
   /** The live configuration config.json started with (before any `setConfig`). */
   baseConfig?: LiveConfig;
+  /** The effective live configuration the trainer last reported (`hello` or `applied`), when the host saw one. */
+  reportedConfig?: ReportedConfig;
   /** interventions.jsonl, in file order. */
   interventions?: InterventionLine[];
   /** Checkpoints on disk, skipped steps, and the pauses, resumes and resume boundaries the host saw. */
@@ -287,6 +299,7 @@ export const validationLine: Check<ValidationLine> = (value, path) => {
 const identity = { runName, runDir, state: runState };
 const identityOptional = { message: reason };
 
+export const reportedConfig: Check<ReportedConfig> = object({ config: liveConfig, step }) as Check<ReportedConfig>;
 const runMark: Check<RunMark> = object({ kind: oneOf(RUN_MARK_KINDS), step }, { detail: reason }) as Check<RunMark>;
 const interventions = arrayOf(interventionLine, { max: MAX_INTERVENTIONS });
 
@@ -324,6 +337,7 @@ const HOST_TO_WEBVIEW: Record<HostToWebviewMessage['type'], Check<HostToWebviewM
       device: label,
       totalSteps: step,
       baseConfig: liveConfig,
+      reportedConfig,
       interventions,
       marks: arrayOf(runMark, { max: MAX_RUN_MARKS }),
     },

@@ -5,7 +5,7 @@
  * training starts so that a bad value fails with the field and the allowed range
  * (`config.lr: must be > 0 and <= 1, got -1`), never mid-run.
  */
-import { type BackendName, type SessionSettings, parseSessionSettings, sessionNotes } from '../protocol/index.js';
+import { type BackendName, type PolicyKind, type SessionSettings, parseSessionSettings, sessionNotes } from '../protocol/index.js';
 
 export interface TrainConfig {
   /** Seed of everything random: task sampling, initial weights, rollouts. */
@@ -87,6 +87,11 @@ export interface TrainConfig {
   encoderPath: string;
   /** Supervised warm-up steps that make the base policy (cached by its settings). */
   warmupSteps: number;
+  /**
+   * The policy's kind (src/trainer/policy/kinds.ts): 'counting', the hand-wired model that knows the
+   * built-in suite, or 'general'. A run keeps its kind: a resume refuses a checkpoint of another kind.
+   */
+  policy: PolicyKind;
 }
 
 /**

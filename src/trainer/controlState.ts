@@ -19,6 +19,7 @@ import {
   RELABEL_REWARD_RANGE,
   controlId,
   estimatorOptionsOf,
+  fixedEstimatorOptionsOf,
   liveConfig,
   liveConfigCandidate,
   liveConfigChanges,
@@ -99,13 +100,12 @@ export class ControlState {
 
   constructor(
     config: TrainConfig,
-    /** Options the live config does not carry (band, confidence), kept from the config. */
+    /** Options the live config does not carry (band, confidence, maxPromptsPerBin), kept from the config. */
     private readonly fixedOptions: Record<string, unknown> = {},
   ) {
     this.live = liveConfigFrom(config);
-    const { band, confidence } = config.estimatorOptions;
-    if (band !== undefined) this.fixedOptions.band = band;
-    if (confidence !== undefined) this.fixedOptions.confidence = confidence;
+    // Every estimator option the live config does not carry (the settings table's non-live ones).
+    Object.assign(this.fixedOptions, fixedEstimatorOptionsOf(config.estimatorOptions));
   }
 
   /** The options src/core's computeAdvantages takes for the active (or another) estimator. */
@@ -146,7 +146,7 @@ export class ControlState {
         this.groupWeights.set(control.promptId, control.weight);
         return undefined;
       case 'control/relabel': {
-        const response = responseOf(control.step, control.promptId, control.rollout);
+        const response = control.response ?? responseOf(control.step, control.promptId, control.rollout);
         if (response === undefined) {
           return `relabel: no rollout ${control.rollout} of prompt ${JSON.stringify(control.promptId)} at step ${control.step} in this run`;
         }

@@ -36,7 +36,16 @@ export function parseFaults(spec: string | undefined): Fault[] {
   });
 }
 
-/** The value to inject into `target` at `step`, if a fault asks for one. */
-export function faultAt(faults: readonly Fault[], target: FaultTarget, step: number): number | undefined {
-  return faults.find((fault) => fault.target === target && fault.step === step)?.value;
+/**
+ * The one fault hook the loop calls at its named points (after the rollout: 'logprob' with the token and
+ * sequence log-probs; after the reward: 'reward' with the rewards; before the update: 'gradient' with the
+ * loss's advantages): when a fault targets that point at that step, element 0 of each array becomes its value.
+ */
+export type FaultHook = (point: FaultTarget, step: number, ...values: { [index: number]: number }[]) => void;
+
+export function faultHook(faults: readonly Fault[]): FaultHook {
+  return (point, step, ...values) => {
+    const fault = faults.find((f) => f.target === point && f.step === step);
+    if (fault) for (const array of values) array[0] = fault.value;
+  };
 }

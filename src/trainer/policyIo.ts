@@ -1,23 +1,7 @@
 /**
- * The policy the trainer drives, assembled from the task vocabularies and the encoder's shape, plus the
- * byte form of weights and optimiser moments for checkpoints and the base-policy cache.
+ * The byte form of a policy's named arrays (weights, optimiser state) for checkpoints and the base-policy
+ * cache: one little-endian float32 buffer and an index {name: [offset, length]}.
  */
-import { type PolicyConfig, type Weights, resolvePolicyConfig } from './policy/index.js';
-import { QUESTION_VOCAB, RESPONSE_EOS_ID, RESPONSE_MAX_TOKENS, RESPONSE_VOCAB } from './tasks/vocab.js';
-import { QUESTION_MAX_TOKENS } from './tasks/vocab.js';
-
-export function builtInPolicyConfig(encoder: { patches: number; dims: number }, seed: number): PolicyConfig {
-  return resolvePolicyConfig({
-    questionVocabSize: QUESTION_VOCAB.length,
-    responseVocabSize: RESPONSE_VOCAB.length,
-    eosToken: RESPONSE_EOS_ID,
-    maxQuestionLength: QUESTION_MAX_TOKENS,
-    maxResponseLength: RESPONSE_MAX_TOKENS,
-    patchCount: encoder.patches,
-    patchDim: encoder.dims,
-    seed,
-  });
-}
 
 /** Named float32 arrays -> one byte buffer + an index {name: [offset, length]} (little-endian float32). */
 export function packArrays(arrays: Record<string, Float32Array>): { bytes: Uint8Array; index: Record<string, [number, number]> } {
@@ -47,7 +31,7 @@ export function unpackArrays(bytes: Uint8Array, index: Record<string, [number, n
 }
 
 /** True when every weight is finite (checked after each update so NaN never reaches a checkpoint). */
-export function allFinite(weights: Weights | Record<string, Float32Array>): boolean {
+export function allFinite(weights: Readonly<Record<string, Float32Array>>): boolean {
   for (const values of Object.values(weights)) for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
   return true;
 }

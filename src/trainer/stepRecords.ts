@@ -1,10 +1,11 @@
 /**
  * What a training step records, as pure functions of its data: the rollout groups (the `groups` event and
- * rollouts/step-N.jsonl) and the step's metrics with verl's names (the `step` event and metrics.jsonl).
+ * rollouts/step-N.jsonl) and the step's metrics with verl's names (the `step` event and metrics.jsonl), as
+ * src/protocol/metrics.ts declares them.
  * The trainer builds them every step; the messages benchmark builds the same payloads from them.
  */
 import { type AdvantageResult, type DurianPrompt, mean, unbiasedStd } from '../core/index.js';
-import { EXTREME_ADVANTAGE, type RolloutGroup } from '../protocol/index.js';
+import { ACTOR_PREFIX, EXTREME_ADVANTAGE, METRIC, type RolloutGroup } from '../protocol/index.js';
 import type { Task } from './tasks/index.js';
 
 export interface StepTimings {
@@ -112,24 +113,24 @@ export function stepMetrics(input: StepMetricsInput): Record<string, number> {
   }
   const keptAdvantages = Array.from(active.advantages).filter((_, s) => active.kept[s]);
   const metrics: Record<string, number> = {
-    'reward/mean': rewardMean,
-    'reward/std': rewardStd,
-    'accuracy/mean': mean(input.accuracy),
-    'format/mean': mean(input.format),
-    frac_reward_zero_std: zeroStd / (scores.length / G),
-    'critic/advantages/mean': keptAdvantages.length ? mean(keptAdvantages) : 0,
-    'critic/advantages/max': keptAdvantages.length ? Math.max(...keptAdvantages) : 0,
-    'critic/advantages/min': keptAdvantages.length ? Math.min(...keptAdvantages) : 0,
-    'critic/advantages/frac_abs_gt_2': fractionAbove(active.advantages, active.kept, EXTREME_ADVANTAGE),
-    'critic/advantages_grpo/frac_abs_gt_2': fractionAbove(grpo.advantages, grpo.kept, EXTREME_ADVANTAGE),
-    'batch/kept_groups': active.groups.filter((g) => g.kept).length,
-    'response_length/mean': mean(input.lengths),
-    'timing_s/rollout': timings.rollout,
-    'timing_s/scoring': timings.scoring,
-    'timing_s/update': timings.update,
-    'timing_s/step': stepMs / 1000,
-    'perf/throughput': input.sequences / (stepMs / 1000),
+    [METRIC.rewardMean]: rewardMean,
+    [METRIC.rewardStd]: rewardStd,
+    [METRIC.accuracyMean]: mean(input.accuracy),
+    [METRIC.formatMean]: mean(input.format),
+    [METRIC.fracRewardZeroStd]: zeroStd / (scores.length / G),
+    [METRIC.advantagesMean]: keptAdvantages.length ? mean(keptAdvantages) : 0,
+    [METRIC.advantagesMax]: keptAdvantages.length ? Math.max(...keptAdvantages) : 0,
+    [METRIC.advantagesMin]: keptAdvantages.length ? Math.min(...keptAdvantages) : 0,
+    [METRIC.advantagesFracExtreme]: fractionAbove(active.advantages, active.kept, EXTREME_ADVANTAGE),
+    [METRIC.advantagesGrpoFracExtreme]: fractionAbove(grpo.advantages, grpo.kept, EXTREME_ADVANTAGE),
+    [METRIC.keptGroups]: active.groups.filter((g) => g.kept).length,
+    [METRIC.responseLengthMean]: mean(input.lengths),
+    [METRIC.timingRollout]: timings.rollout,
+    [METRIC.timingScoring]: timings.scoring,
+    [METRIC.timingUpdate]: timings.update,
+    [METRIC.timingStep]: stepMs / 1000,
+    [METRIC.throughput]: input.sequences / (stepMs / 1000),
   };
-  for (const [key, value] of Object.entries(input.update)) if (key !== 'loss') metrics[`actor/${key}`] = value;
+  for (const [key, value] of Object.entries(input.update)) if (key !== 'loss') metrics[`${ACTOR_PREFIX}${key}`] = value;
   return metrics;
 }

@@ -1,12 +1,13 @@
 /**
- * The prompts a run trains and validates on: built-in tasks generated on demand (deterministic per seed
- * and index) with their frozen-encoder patch features and visual entropy, computed once per image and
- * cached (in memory and on disk, keyed by image and encoder hashes).
+ * The built-in tasks with their frozen-encoder patch features: generated on demand (deterministic per seed
+ * and index), the features and visual entropy computed once per image and cached (in memory and on disk,
+ * keyed by image and encoder hashes). The trainer reaches it through BuiltInTasks (./builtInTasks.ts).
  */
 import type { Encoder } from './encoder/index.js';
 import { PatchFeatureCache } from './encoder/index.js';
 import { type Split, type Task, generateTask, padTokens, taskLevelsAt } from './tasks/index.js';
 import { QUESTION_MAX_TOKENS } from './tasks/vocab.js';
+import type { PromptInputs } from './taskSource.js';
 
 export interface PooledTask {
   task: Task;
@@ -15,12 +16,6 @@ export interface PooledTask {
   visualEntropy: number;
 }
 
-/** Patch features and padded question ids of a list of prompts, ready for the sampler and the update. */
-export interface PromptInputs {
-  patches: Float32Array;
-  questions: Int32Array;
-  questionLength: number;
-}
 
 export class TaskPool {
   private readonly tasks = new Map<string, PooledTask>();

@@ -12,7 +12,7 @@ function help(command: string): { code: number | null; stdout: string } {
 }
 
 describe('durian <command> --help', () => {
-  for (const command of ['train', 'demo', 'advantages', 'bench', 'score', 'proxy', 'study']) {
+  for (const command of ['train', 'demo', 'advantages', 'bench', 'score', 'proxy', 'study', 'export-tasks']) {
     it(`${command} --help is ${command}'s own usage`, () => {
       const { code, stdout } = help(command);
       assert.equal(code, 0);

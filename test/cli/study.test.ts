@@ -21,6 +21,8 @@ import {
   studentTCdf,
   studentTQuantile,
   studentTTwoSidedP,
+  equivalenceP,
+  holmAdjust,
   verdictOf,
 } from '../../src/cli/study/stats.js';
 import { dotChart, escapeXml, lineChart, niceTicks, stackCharts } from '../../src/cli/study/svg.js';
@@ -108,20 +110,33 @@ describe('study statistics', () => {
     close(test.p, 0.05335994671864079, 1e-9, 'p');
     close(test.ci95[0], -0.0013051812827366421, 1e-9, 'CI low');
     close(test.ci95[1], 0.11330518128273663, 1e-9, 'CI high');
-    assert.equal(verdictOf(test), 'tie', 'p = 0.053: higher, but not significantly');
-    assert.equal(verdictOf(pairedTTest(b, a)), 'tie');
+    // Unadjusted (a family of one): p = 0.053 is higher but not significantly, and far from equivalent.
+    const alone = (t: ReturnType<typeof pairedTTest>) => verdictOf(t, t.possible ? t.p : Number.NaN, equivalenceP(t, 0.02));
+    close(equivalenceP(test, 0.02), 0.92196545830198, 1e-9, 'TOST p (scipy 1.17: max of the two one-sided t tests)');
+    assert.equal(alone(test), 'inconclusive', 'p = 0.053: higher, but not significantly, and not equivalent');
+    assert.equal(alone(pairedTTest(b, a)), 'inconclusive');
     const clear = pairedTTest([0.6, 0.62, 0.65, 0.61], [0.5, 0.5, 0.52, 0.5]);
     assert.ok(clear.possible && clear.p < 0.01);
-    assert.equal(verdictOf(clear), 'win');
-    assert.equal(verdictOf(pairedTTest([0.5, 0.5, 0.52, 0.5], [0.6, 0.62, 0.65, 0.61])), 'loss');
+    assert.equal(alone(clear), 'better');
+    assert.equal(alone(pairedTTest([0.5, 0.5, 0.52, 0.5], [0.6, 0.62, 0.65, 0.61])), 'worse');
+    // Within 2 points and tight: equivalent (TOST p 0.00035, scipy 1.17).
+    const near = pairedTTest([0.5, 0.51, 0.52, 0.5, 0.49, 0.51], [0.5, 0.505, 0.515, 0.505, 0.495, 0.5]);
+    close(equivalenceP(near, 0.02), 0.00035097743535868973, 1e-9, 'TOST p of a tight small difference');
+    assert.equal(alone(near), 'equivalent');
+    // Holm: the same p-values adjusted in a family of 4 (step-down, monotone), NaN left out of the family.
+    assert.deepEqual(holmAdjust([0.01, 0.04, 0.03, 0.2]).map((p) => Math.round(p * 1e12) / 1e12), [0.04, 0.09, 0.09, 0.2]);
+    assert.deepEqual(holmAdjust([0.02, Number.NaN, 0.5]).map((p) => (Number.isNaN(p) ? 'NaN' : Math.round(p * 1e12) / 1e12)), [0.04, 'NaN', 0.5]);
+    // p = 0.02 is significant alone, not after Holm in a family of 3 (0.06): the verdict reads the adjusted p.
+    assert.equal(verdictOf(clear, 0.02, 1), 'better');
+    assert.equal(verdictOf(clear, holmAdjust([0.02, 0.3, 0.4])[0], 1), 'inconclusive');
 
     const one = pairedTTest([0.7], [0.5]);
     assert.equal(one.possible, false);
-    assert.equal(verdictOf(one), 'untestable');
+    assert.equal(alone(one), 'untestable');
     assert.match(one.possible ? '' : one.reason, /at least 2 pairs/);
     const same = pairedTTest([0.4, 0.5], [0.4, 0.5]);
     assert.ok(same.possible && same.p === 1 && same.t === 0 && /identical/.test(same.note ?? ''));
-    assert.equal(verdictOf(same), 'tie');
+    assert.equal(alone(same), 'equivalent', 'identical pairs: zero variance inside the margin');
     const shifted = pairedTTest([0.5, 0.6, 0.7], [0.4, 0.5, 0.6]);
     assert.ok(shifted.possible && shifted.p === 0 && shifted.t === Infinity);
     assert.throws(() => pairedTTest([1, 2], [1]), /pairs must match/);
@@ -173,12 +188,12 @@ describe('study verdicts and report (synthetic cells)', () => {
     '--estimators', 'durian,grpo,dr_grpo,rloo', '--seeds', '4', '--group-sizes', '4,8', '--steps', '10', '--sensitivity-weights', '1,0,0', '--sensitivity-bins', 'none',
   ]).settings;
 
-  it('calls a win, a loss, a tie and an untestable comparison from the data, and says so in the report', () => {
+  it('calls better, worse, inconclusive and untestable comparisons from the Holm-adjusted data, and says so in the report', () => {
     const finals: Record<string, number[]> = {
       'durian-G4': [0.6, 0.62, 0.65, 0.61],
-      'grpo-G4': [0.5, 0.5, 0.52, 0.5], // durian clearly higher: win
-      'dr_grpo-G4': [0.7, 0.72, 0.74, 0.71], // clearly lower: loss
-      'rloo-G4': [0.55, 0.7, 0.6, 0.66], // mixed: tie
+      'grpo-G4': [0.5, 0.5, 0.52, 0.5], // durian clearly higher: better
+      'dr_grpo-G4': [0.7, 0.72, 0.74, 0.71], // clearly lower: worse
+      'rloo-G4': [0.55, 0.7, 0.6, 0.66], // mixed: inconclusive
       'durian-G8': [0.5, Number.NaN, Number.NaN, Number.NaN],
       'grpo-G8': [0.4, 0.41, 0.42, 0.43], // one paired seed: untestable
       'durian-w1_0_0-G8': [0.4, 0.41, Number.NaN, 0.43],
@@ -186,13 +201,17 @@ describe('study verdicts and report (synthetic cells)', () => {
     const cells = synthetic(settings, finals);
     const summary = summarizeStudy(settings, cells);
     const verdict = (against: string, g: number) => summary.durianVerdicts.find((c) => c.against === against && c.groupSize === g)?.verdict;
-    assert.equal(verdict('grpo', 4), 'win');
-    assert.equal(verdict('dr_grpo', 4), 'loss');
-    assert.equal(verdict('rloo', 4), 'tie');
+    assert.equal(verdict('grpo', 4), 'better');
+    assert.equal(verdict('dr_grpo', 4), 'worse');
+    assert.equal(verdict('rloo', 4), 'inconclusive');
+    // Holm over the 3 testable comparisons (scipy 1.17's ttest_rel p-values 3.856e-4, 3.709e-5, 0.8384).
+    const grpoG4 = summary.durianVerdicts.find((c) => c.against === 'grpo' && c.groupSize === 4)!;
+    close(grpoG4.adjustedP, 2 * 0.0003856171515912938, 1e-9, 'Holm-adjusted p vs grpo (second smallest of 3: x2)');
+    assert.equal(grpoG4.familySize, 3);
     assert.equal(verdict('grpo', 8), 'untestable');
     assert.equal(verdict('dr_grpo', 8), 'untestable', 'no finished dr_grpo cell at G 8');
     const w100 = summary.vsGrpo.find((c) => c.arm === 'durian-w1_0_0' && c.groupSize === 8);
-    assert.ok(w100 && w100.test.possible && w100.test.p === 1 && w100.verdict === 'tie', 'identical to grpo on 3 paired seeds');
+    assert.ok(w100 && w100.test.possible && w100.test.p === 1 && w100.verdict === 'equivalent', 'identical to grpo on 3 paired seeds');
     assert.deepEqual(w100.seeds, [1, 2, 4]);
     const grpo4 = summary.arms.find((a) => a.arm === 'grpo' && a.groupSize === 4)!;
     assert.equal(grpo4.final.n, 4);
@@ -202,11 +221,11 @@ describe('study verdicts and report (synthetic cells)', () => {
     const report = renderReport(settings, cells, summary, meta);
     const md = report.markdown;
     assert.match(md, /Incomplete: 24 of 36 cells finished/);
-    assert.match(md, /vs grpo: \*\*win\*\* \(mean difference \+11\.5 points, 95% CI \[\+9\.4, \+13\.6\], p = 0\.0004, n = 4\)/);
-    assert.match(md, /vs dr_grpo: \*\*loss\*\*/);
-    assert.match(md, /vs rloo: tie, no significant difference/);
+    assert.match(md, /vs grpo: \*\*better\*\* \(effect \+11\.5 points, 95% CI \[\+9\.4, \+13\.6\], p = 0\.0004 \(Holm 0\.0008\), equivalence within ±2 points p = [0-9.]+ \(Holm [0-9.]+\), n = 4\)/);
+    assert.match(md, /vs dr_grpo: \*\*worse\*\*/);
+    assert.match(md, /vs rloo: \*\*inconclusive\*\*/);
     assert.match(md, /vs grpo: untestable \(a paired test needs at least 2 pairs \(seeds\), got 1\)/);
-    assert.match(md, /of 6 comparisons, Durian wins 1 \(grpo \(G=4\)\), ties 1 \(rloo \(G=4\)\), loses 1 \(dr_grpo \(G=4\)\), and 3 cannot be tested/);
+    assert.match(md, /of 6 comparisons, Durian is better in 1 \(grpo \(G=4\)\), worse in 1 \(dr_grpo \(G=4\)\), equivalent within ±2 points in 0, and inconclusive in 1 \(rloo \(G=4\)\); 3 cannot be tested/);
     assert.match(md, /node dist\/cli\.js study --seeds 4/);
     assert.match(md, /Commit: `abc`/);
     assert.match(md, /2 × Test CPU/);
@@ -227,10 +246,10 @@ describe('study verdicts and report (synthetic cells)', () => {
     }
     const results = report.results as { cells: unknown[]; comparisons: { durianVerdicts: { verdict: string }[] } };
     assert.equal(results.cells.length, 36);
-    assert.deepEqual(results.comparisons.durianVerdicts.map((c) => c.verdict), ['win', 'loss', 'tie', 'untestable', 'untestable', 'untestable']);
+    assert.deepEqual(results.comparisons.durianVerdicts.map((c) => c.verdict), ['better', 'worse', 'inconclusive', 'untestable', 'untestable', 'untestable']);
   });
 
-  it('counts the tally over every G and warns about multiple comparisons', () => {
+  it('counts the tally over every G and adjusts for the 6 comparisons', () => {
     const finals: Record<string, number[]> = {};
     for (const g of [4, 8]) {
       finals[`durian-G${g}`] = [0.5, 0.52, 0.54, 0.56];
@@ -240,8 +259,8 @@ describe('study verdicts and report (synthetic cells)', () => {
     const cells = synthetic(settings, finals);
     const md = renderReport(settings, cells, summarizeStudy(settings, cells), meta).markdown;
     assert.match(md, /All 36 cells finished/);
-    assert.match(md, /of 6 comparisons, Durian wins 0, ties 6 .*, loses 0\./);
-    assert.match(md, /with 6 tests at α = 0\.05, about 0\.3 would come out "significant" by chance/);
+    assert.match(md, /of 6 comparisons, Durian is better in 0, worse in 0, equivalent within ±2 points in 6 \(.*\), and inconclusive in 0\./);
+    assert.match(md, /both Holm-adjusted over the 6 comparisons of this section/);
   });
 });
 
@@ -393,10 +412,10 @@ describe('durian study end to end (real trainer, tiny grid)', { timeout: 600_000
     const report = readFileSync(path.join(dir, 'report.md'), 'utf8');
     assert.match(report, /All 6 cells finished \(6 steps each\)/);
     assert.match(report, /## Verdict: Durian against each baseline/);
-    assert.match(report, /\*\*In short\*\*: of 1 comparison, Durian (wins|ties|loses)/);
+    assert.match(report, /\*\*In short\*\*: of 1 comparison, Durian is better in [01], worse in [01], equivalent within ±2 points in [01], and inconclusive in [01]/);
     assert.match(report, /--sensitivity-weights 1,0,0 --sensitivity-bins none --out/);
     assert.match(report, /Commit: `([0-9a-f]{40}|unknown)/);
-    assert.match(report, /Backend \(from each run's trainer\.log\): \S+ \(.*\): 6 cells/);
+    assert.match(report, /Backend \(from each run's meta\.json\): \S+ \(.*\): 6 cells/);
     assert.match(report, new RegExp(`${os.cpus().length} × `));
     assert.match(report, /Total wall time: .* over 2 invocations/);
     assert.match(report, /"batchSize": 8/);
@@ -417,6 +436,9 @@ describe('durian study end to end (real trainer, tiny grid)', { timeout: 600_000
       assert.deepEqual(cell.validation.map((v: { step: number }) => v.step), [0, 3, 6], cell.name);
       assert.ok(Number.isFinite(cell.stability.gradNormVariance) && Number.isFinite(cell.stability.klMean), cell.name);
     }
+    // The backend is the run folder's record (meta.json: one entry per start), not a line of trainer.log.
+    const interruptedCell = results.cells.find((c: { name: string }) => c.name === 'durian-G4-s1');
+    assert.equal(interruptedCell.backends.length, 2, 'the interrupted cell started twice: run and resume');
     assert.equal(results.comparisons.durianVerdicts.length, 1);
     assert.equal(results.comparisons.durianVerdicts[0].against, 'grpo');
 
@@ -438,9 +460,12 @@ describe('durian study end to end (real trainer, tiny grid)', { timeout: 600_000
 
   it('skips every finished cell on a re-run and refuses other settings for the same folder', async () => {
     const mtimes = names.map((name) => statSync(path.join(dir, 'runs', name, 'metrics.jsonl')).mtimeMs);
+    // A trainer.log that says nothing of the backend changes nothing: the report reads meta.json.
+    writeFileSync(path.join(dir, 'runs', 'grpo-G4-s1', 'trainer.log'), '');
     const again = await startStudy(args, env);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /6 finished \(skipped\), 0 to resume, 0 to start/);
+    assert.match(readFileSync(path.join(dir, 'report.md'), 'utf8'), /Backend \(from each run's meta\.json\): \S+ \(.*\): 6 cells/);
     assert.ok(!/started|resumed/.test(again.stdout));
     assert.deepEqual(names.map((name) => statSync(path.join(dir, 'runs', name, 'metrics.jsonl')).mtimeMs), mtimes, 'no run directory changed');
     assert.match(readFileSync(path.join(dir, 'report.md'), 'utf8'), /over 3 invocations/);

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { e2eSkip, sampleBatches, startVsCode, type VsCodeSession } from './harness.js';
 
-const completedRun = { state: 'completed', step: 5, totalSteps: 5 };
+// A finished run as the trainer writes it (schemas/status.schema.json requires pid and updatedAt).
+const completedRun = { state: 'completed', step: 5, totalSteps: 5, pid: 4242, updatedAt: '2026-01-01T00:05:00.000Z' };
 
 function jsonLines(lines: unknown[]): string {
   return `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`;
@@ -22,6 +23,8 @@ describe('the extension in a real VS Code', { skip: e2eSkip(), timeout: 300_000 
       name: 'extension',
       workspaceFiles: {
         'runs/2026-01-01-demo/status.json': JSON.stringify(completedRun),
+        // The total steps come from the run's config, as the trainer writes it.
+        'runs/2026-01-01-demo/config.json': JSON.stringify({ estimator: 'durian', steps: 5, seed: 1, batchSize: 16, groupSize: 8 }),
         'batches.jsonl': jsonLines(sampleBatches),
         'context.jsonl': jsonLines([{ index: ['ctx0', 'ctx0'], scores: [0, 1], visualEntropy: [1, 1], logprob: [-0.5, -0.4] }]),
         'README.md': '# Durian sample workspace\n\nUsed by the e2e tests.\n',

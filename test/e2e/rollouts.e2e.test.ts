@@ -266,7 +266,7 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
       assert.equal(Number(await response.locator('.relabel-input').inputValue()), target.reward, 'the box holds the current reward');
       await response.locator('.relabel-input').fill(String(newReward));
       await response.locator('.relabel-button').click();
-      const k = await appliedStep(new RegExp(`reward override: response #${target.rollout} to ${escapeRegExp(target.promptId)} \\(seen at step ${target.step}\\) earns ${newReward}`));
+      const k = await appliedStep(new RegExp(`reward override for this response to ${escapeRegExp(target.promptId)} \\(#${target.rollout} at step ${target.step}: .*\\) = ${newReward}`));
       const reward = (value: number) => (Number.isInteger(value) ? value.toFixed(1) : String(Number(value.toPrecision(4))));
       const shownAs = `reward ${reward(target.reward)} -> ${reward(newReward)} from step ${k}`;
       await response.locator('.response-meta').filter({ hasText: shownAs }).waitFor({ timeout: 20_000 });

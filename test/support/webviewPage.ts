@@ -14,23 +14,10 @@ import type { LiveConfig } from '../../src/protocol/index.js';
 import { chromiumArgs } from '../e2e/harness.js';
 import { type Page, loadPlaywright } from '../e2e/playwright.js';
 import { e2ePaths, projectRoot } from '../e2e/setup.js';
+import { liveConfig } from './liveConfig.js';
 
 /** A run's live configuration as the panels' DOM tests start from (Durian, 4 bins, 8 prompts x 8). */
-export const BASE_LIVE_CONFIG: LiveConfig = {
-  estimator: 'durian',
-  durianWeights: [0.1, 0.2, 0.7],
-  reasoningBins: 4,
-  minPromptsPerBin: 2,
-  eps: 1e-6,
-  poolZeroVariance: true,
-  lr: 0.001,
-  klBeta: 0.01,
-  clipLow: 0.2,
-  clipHigh: 0.2,
-  temperature: 1,
-  groupSize: 8,
-  batchSize: 8,
-};
+export const BASE_LIVE_CONFIG: LiveConfig = liveConfig();
 
 /** Why the DOM tests cannot run here, or false when they can. */
 export function webviewDomSkipReason(): string | false {
@@ -55,6 +42,9 @@ export interface WebviewPage {
   base: string;
   close(): Promise<void>;
 }
+
+/** An `acquireVsCodeApi` as a webview has it, recording every message the page sends in `window.sent`. */
+export const RECORDING_VSCODE_API = `<script>window.sent = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.sent.push(m), getState: () => undefined, setState: () => undefined });</script>`;
 
 export interface WebviewPageOptions {
   /** The webview's folder under webview/ and the bundle's name: `dashboard` or `rollouts`. */

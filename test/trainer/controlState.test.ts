@@ -5,7 +5,7 @@ import { parseTrainConfig } from '../../src/trainer/config.js';
 import { ControlState, type ControlStateSnapshot, liveConfigFrom } from '../../src/trainer/controlState.js';
 import { packArrays } from '../../src/trainer/policyIo.js';
 import { Rng } from '../../src/trainer/rng.js';
-import { decodeCheckpoint } from '../../src/trainer/trainer.js';
+import { decodeCheckpoint } from '../../src/trainer/loop/state.js';
 
 /** Past rollouts of the run, as the trainer's `responseOf` finds them: step -> prompt -> response texts. */
 const PAST: Record<number, Record<string, string[]>> = {

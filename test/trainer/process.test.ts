@@ -108,6 +108,41 @@ describe('trainer process', { timeout: 300_000 }, () => {
     assert.deepEqual(readFileSync(path.join(half, 'checkpoints/step-000004/weights.bin')), readFileSync(path.join(whole, 'checkpoints/step-000004/weights.bin')));
   });
 
+  it('reports its effective live configuration in hello and in every applied (undo puts the old value back), and in hello on resume', async () => {
+    const live = path.join(work, 'runs', 'live');
+    const short = path.join(work, 'short.json');
+    writeFileSync(short, JSON.stringify({ ...config, steps: 4 }));
+    const session = startTrainer(['--config', short, '--out', live]);
+    const hello = await session.waitFor((e) => e.type === 'trainer/hello', 'hello');
+    assert.ok(hello.type === 'trainer/hello' && hello.liveConfig, 'hello carries the live configuration');
+    const start = hello.liveConfig;
+    assert.equal(start.lr, 1e-3);
+    assert.equal(start.temperature, 1);
+    assert.deepEqual(start.durianWeights, [0.1, 0.2, 0.7]);
+    assert.equal(start.batchSize, 8);
+    session.send({ type: 'control/setConfig', controlId: 'lr-1', changes: { lr: 5e-4 } });
+    session.send({ type: 'control/setConfig', controlId: 'temp-1', changes: { temperature: 0.9, durianWeights: [1, 0, 0] } });
+    session.send({ type: 'control/undo', controlId: 'undo-1', targetControlId: 'lr-1' });
+    session.send({ type: 'control/setGroupWeight', controlId: 'weight-1', promptId: 'train-000001', weight: 2 });
+    assert.equal(await session.exit, 0);
+    const applied = new Map(ofType(session.events, 'trainer/applied').map((e) => [e.controlId, e]));
+    assert.deepEqual([...applied.keys()], ['lr-1', 'temp-1', 'undo-1', 'weight-1']);
+    assert.deepEqual(applied.get('lr-1')?.config, { ...start, lr: 5e-4 }, 'the new lr, the rest as it was');
+    assert.deepEqual(applied.get('temp-1')?.config, { ...start, lr: 5e-4, temperature: 0.9, durianWeights: [1, 0, 0] });
+    assert.deepEqual(applied.get('undo-1')?.config, { ...start, temperature: 0.9, durianWeights: [1, 0, 0] }, 'undo restores the lr');
+    assert.deepEqual(applied.get('weight-1')?.config, applied.get('undo-1')?.config, 'a control that is not setConfig reports the configuration too');
+
+    const resumed = startTrainer(['--resume', live, '--steps', '5']);
+    const again = await resumed.waitFor((e) => e.type === 'trainer/hello', 'hello');
+    assert.ok(again.type === 'trainer/hello' && again.resumedFromStep === 4);
+    assert.deepEqual(again.liveConfig, applied.get('undo-1')?.config, 'the resumed run goes on with the steered configuration');
+    assert.equal(await resumed.exit, 0);
+    const meta = JSON.parse(readFileSync(path.join(live, 'meta.json'), 'utf8'));
+    assert.equal(meta.policy.kind, 'counting');
+    assert.ok(meta.policy.parameters > 0);
+    assert.equal(meta.tasks.kind, 'built-in');
+  });
+
   it('fails before training with the field and range of a bad config', async () => {
     const bad = path.join(work, 'bad.json');
     writeFileSync(bad, JSON.stringify({ lr: -1 }));

@@ -80,7 +80,9 @@ describe('which folders the Dashboard and Rollout Groups may open (issue 18 item
     assert.match(runFolderProblem(badConfig) ?? '', /config\.json is not a JSON object/);
     const badStatus = makeRun('bad-status', {});
     writeFileSync(path.join(badStatus, 'status.json'), '{"step": 3}');
-    assert.match(runFolderProblem(badStatus) ?? '', /status\.json has no state/);
+    assert.match(runFolderProblem(badStatus) ?? '', /status\.json is not a run status \(\{state, step, pid, updatedAt\}/);
+    writeFileSync(path.join(badStatus, 'status.json'), '{"state": "exploded", "step": 3, "pid": 1, "updatedAt": "2026-12-02T00:00:00Z"}');
+    assert.match(runFolderProblem(badStatus) ?? '', /status\.json is not a run status/, 'a state outside the format is refused');
     const linked = makeRun('linked', { state: 'stopped' });
     rmSync(path.join(linked, 'config.json'));
     symlinkSync('/etc/hostname', path.join(linked, 'config.json'));

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { type InspectedSetting, launchConfigFromSettings, userValue, validateLaunchConfig } from '../../src/extension/launchConfig.js';
+import { SETTINGS } from '../../src/protocol/index.js';
 import { parseTrainInvocation } from '../../src/trainer/args.js';
 import { parseTrainConfig } from '../../src/trainer/config.js';
 
@@ -35,10 +36,12 @@ describe('the config the extension launches', () => {
   it("package.json's defaults are the trainer's: launching every default explicitly is the same session", () => {
     const everyDefault: Record<string, unknown> = { estimatorOptions: {} };
     for (const [key, spec] of Object.entries(properties)) {
-      const field = key.replace(/^durian\.(training\.|durian\.)?/, '');
       if (key === 'durian.runsFolder') continue;
-      if (['weights', 'reasoningBins', 'minPromptsPerBin', 'poolZeroVariance', 'eps'].includes(field)) (everyDefault.estimatorOptions as Record<string, unknown>)[field] = spec.default;
-      else everyDefault[field] = spec.default;
+      // Where the value goes is the table's: a config field or an estimator option.
+      const setting = SETTINGS.find((candidate) => candidate.vscode?.key === key);
+      assert.ok(setting, `${key} is a setting of the table`);
+      if (setting.feeds === 'estimatorOptions') (everyDefault.estimatorOptions as Record<string, unknown>)[setting.name] = spec.default;
+      else everyDefault[setting.name] = spec.default;
     }
     assert.equal(validateLaunchConfig(everyDefault), undefined);
     assert.deepEqual(parseTrainConfig(everyDefault), cliDefault());

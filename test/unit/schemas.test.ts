@@ -6,60 +6,50 @@
  * test/support/runFolderSchemas.ts (exactly the keywords schemas/ uses).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CONTROL_KINDS, ESTIMATOR_CHOICES, LIVE_CONFIG_KEYS, LIVE_RANGES, SETTINGS, parseControl, parseInterventionLine } from '../../src/protocol/index.js';
-import { RUN_STATES } from '../../src/trainer/run/status.js';
+import {
+  CONTROL_KINDS,
+  ESTIMATOR_CHOICES,
+  LIVE_CONFIG_KEYS,
+  LIVE_RANGES,
+  META_FILE,
+  RUN_FOLDER_FORMAT_VERSION,
+  RUN_STATES,
+  SETTINGS,
+  STATUS_FILE,
+  parseControl,
+  parseInterventionLine,
+  parseRunMeta,
+  parseRunStatus,
+  readRunBackends,
+  runConfigSchemaFields,
+} from '../../src/protocol/index.js';
+import { NODE_RUN_FOLDER } from '../../src/trainer/run/nodeRunFolder.js';
 import { type Schema, assertValid, problemsOf, schemas } from '../support/runFolderSchemas.js';
-
-const root = path.resolve(__dirname, '../..');
+import { trainTiny } from '../support/tinyRun.js';
 
 function jsonLines(file: string): unknown[] {
   return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as unknown);
 }
 
-// ---- a tiny real training run ----
-
-/** Runs the trainer from source on a tiny session, sending `controls` on stdin; resolves with the run folder. */
-function trainTiny(controls: unknown[]): Promise<string> {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'durian-schemas-'));
-  const configFile = path.join(work, 'tiny.json');
-  const config = { steps: 3, batchSize: 4, groupSize: 2, validationSize: 8, trainSize: 64, warmupSteps: 5, validationEvery: 2, checkpointEvery: 2, rolloutsEvery: 2 };
-  writeFileSync(configFile, JSON.stringify(config));
-  const out = path.join(work, 'run');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/trainer/main.ts'), '--config', configFile, '--out', out], {
-    cwd: root,
-    env: { ...process.env, DURIAN_CACHE_DIR: path.join(work, 'cache') },
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  child.stdout.resume();
-  // stdin stays open for the whole run: a trainer whose host closes it stops.
-  for (const control of controls) child.stdin.write(`${JSON.stringify(control)}\n`);
-  const watchdog = setTimeout(() => child.kill('SIGKILL'), 200_000);
-  return new Promise((resolve, reject) => {
-    child.on('close', (code) => {
-      clearTimeout(watchdog);
-      child.stdin.destroy();
-      if (code === 0) resolve(out);
-      else reject(new Error(`the trainer exited with ${String(code)}: ${stderr.slice(-3000)}`));
-    });
-  });
-}
-
 describe('schemas/: the run-folder format', () => {
   it('every file of a real training run validates against its schema', { timeout: 240_000 }, async () => {
-    const run = await trainTiny([
+    const { run } = await trainTiny([
       { type: 'control/setConfig', controlId: 'c-1', changes: { lr: 0.002, durianWeights: [0.2, 0.2, 0.6] } },
       { type: 'control/setGroupWeight', controlId: 'c-2', promptId: 'train-000001', weight: 2 },
       { type: 'control/excludePrompt', controlId: 'c-3', promptId: 'train-000002' },
       { type: 'control/undo', controlId: 'c-4', targetControlId: 'c-3' },
     ]);
     after(() => rmSync(path.dirname(run), { recursive: true, force: true }));
-    assertValid(JSON.parse(readFileSync(path.join(run, 'status.json'), 'utf8')), 'status.schema.json', 'status.json');
+    const status = JSON.parse(readFileSync(path.join(run, STATUS_FILE), 'utf8')) as { formatVersion?: number };
+    assertValid(status, 'status.schema.json', STATUS_FILE);
+    assert.equal(status.formatVersion, RUN_FOLDER_FORMAT_VERSION, 'the trainer writes the format version');
+    const meta = JSON.parse(readFileSync(path.join(run, META_FILE), 'utf8')) as { starts: { backend: string; device: string }[] };
+    assertValid(meta, 'meta.schema.json', META_FILE);
+    assert.equal(meta.starts.length, 1, 'one start recorded');
+    assert.deepEqual(readRunBackends(NODE_RUN_FOLDER, run), [`${meta.starts[0].backend} (${meta.starts[0].device})`], 'the reader names the backend from meta.json');
     const config = JSON.parse(readFileSync(path.join(run, 'config.json'), 'utf8')) as Record<string, unknown>;
     assertValid(config, 'config.schema.json', 'config.json');
     // config.json is open to foreign fields, so drift in the trainer's own fields shows as an undeclared key.
@@ -101,6 +91,14 @@ describe('schemas/: the run-folder format', () => {
     assert.notDeepEqual(problemsOf({ ...status, step: 1.5 }, 'status.schema.json'), []);
     assert.notDeepEqual(problemsOf({ ...status, extra: 1 }, 'status.schema.json'), []);
     assert.notDeepEqual(problemsOf({ ...status, inbox: '../elsewhere.jsonl' }, 'status.schema.json'), []);
+    // The protocol's reader accepts what the schema accepts, and refuses a state outside it.
+    assert.ok(parseRunStatus(status));
+    assert.equal(parseRunStatus({ ...status, state: 'sleeping' }), null);
+    const meta = { formatVersion: 1, starts: [{ at: '2026-12-02T00:00:00.000Z', backend: 'wasm', device: 'CPU', resumedFromStep: 4 }], policy: { kind: 'counting' } };
+    assert.deepEqual(problemsOf(meta, 'meta.schema.json'), []);
+    assert.deepEqual(parseRunMeta(meta), meta);
+    assert.notDeepEqual(problemsOf({ ...meta, starts: [{ at: 'now', backend: '', device: 'CPU' }] }, 'meta.schema.json'), []);
+    assert.notDeepEqual(problemsOf({ starts: [] }, 'meta.schema.json'), []);
     assert.notDeepEqual(problemsOf({ step: 1, 'actor/pg_loss': 'high' }, 'metrics-line.schema.json'), []);
     assert.deepEqual(problemsOf({ step: 1, 'actor/pg_loss': null }, 'metrics-line.schema.json'), []);
     assert.notDeepEqual(problemsOf({ step: 1, at: 'now', refused: '' }, 'intervention-line.schema.json'), []);
@@ -126,6 +124,14 @@ describe('schemas/: the run-folder format', () => {
     const changes = (control.$defs.setConfig as { properties: { changes: { properties: Record<string, Schema> } } }).properties.changes.properties;
     assert.deepEqual(Object.keys(changes).sort(), [...LIVE_CONFIG_KEYS].sort());
     assert.deepEqual((changes.estimator as { enum: string[] }).enum, [...ESTIMATOR_CHOICES]);
+  });
+
+  it('config.schema.json\'s settings are generated from the settings table (node --import tsx scripts/settings-manifest.ts)', () => {
+    const config = schemas.get('config.schema.json') as { properties: Record<string, Schema & { properties?: Record<string, Schema> }> };
+    const fields = runConfigSchemaFields();
+    const { estimatorOptions, ...topLevel } = config.properties;
+    assert.deepEqual(topLevel, fields.config, 'top-level settings');
+    assert.deepEqual(estimatorOptions.properties, fields.estimatorOptions, 'estimator options');
   });
 
   it('config ranges are the settings table\'s, and setConfig ranges are LIVE_RANGES', () => {
@@ -195,6 +201,9 @@ describe('schemas/: the run-folder format', () => {
       { type: 'control/relabel', controlId: 'a', step: 3, promptId: 'p', rollout: 64, reward: 1 },
       { type: 'control/relabel', controlId: 'a', step: -1, promptId: 'p', rollout: 0, reward: 1 },
       { type: 'control/relabel', controlId: 'a', step: 3, promptId: 'p', rollout: 0 },
+      { type: 'control/relabel', controlId: 'a', step: 3, promptId: 'p', rollout: 0, reward: 1, response: 'answer 4' },
+      { type: 'control/relabel', controlId: 'a', step: 3, promptId: 'p', rollout: 0, reward: 1, response: 'x'.repeat(16 * 1024 + 1) },
+      { type: 'control/relabel', controlId: 'a', step: 3, promptId: 'p', rollout: 0, reward: 1, response: 4 },
       { type: 'control/excludePrompt', controlId: 'a', promptId: 'p' },
       { type: 'control/undo', controlId: 'a', targetControlId: 'b' },
       { type: 'control/undo', controlId: 'a', targetControlId: 'b c' },

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { EVENT, PROTOCOL_VERSION, type TrainerEvent } from '../../src/protocol/index.js';
+import { EVENT, METRIC, METRICS, PROTOCOL_VERSION, type TrainerEvent, UNIT_LABELS, VALIDATION_METRICS, metricSpec } from '../../src/protocol/index.js';
 import {
   DASHBOARD,
   type DashboardHistoryMessage,
@@ -423,6 +423,25 @@ describe('chart data', () => {
     assert.equal(series[8].color, series[0].color);
     assert.ok(series[8].dash, 'the ninth repeats a colour, dashed');
     for (const s of series) assert.ok((THEME_COLOR_NAMES as readonly string[]).includes(s.color), `${s.color} is a theme colour`);
+  });
+
+  it('takes every chart\'s unit and series meanings from the metrics table (src/protocol/metrics.ts)', () => {
+    for (const chart of CHART_SPECS) {
+      const specs = chart.series.map((series) => (series.table === 'train' ? metricSpec(series.column) : VALIDATION_METRICS[series.column as keyof typeof VALIDATION_METRICS]));
+      chart.series.forEach((series, i) => {
+        assert.ok(specs[i], `${chart.id}: ${series.column} is declared in the metrics table`);
+        assert.equal(series.metric, specs[i], `${chart.id}: ${series.column} carries its table entry`);
+        assert.ok(chart.description.includes(`${series.label}: ${specs[i]?.meaning}`), `${chart.id}: the tooltip says what ${series.label} is`);
+      });
+      const units = [...new Set([...specs, ...(chart.columnsWithPrefix ? [chart.columnsWithPrefix.metric] : [])].map((spec) => UNIT_LABELS[spec!.unit]))];
+      assert.equal(chart.unit, units.join(', '), `${chart.id}: the unit is its series'`);
+      assert.ok(chart.description.endsWith(`Unit: ${chart.unit}.`), chart.id);
+    }
+    // The old bug: a "tokens per second" label on perf/throughput, a rate of sequences.
+    const throughput = spec('throughput');
+    assert.equal(METRICS[METRIC.throughput].unit, 'sequences/s');
+    assert.equal(throughput.unit, 'sequences per second');
+    assert.doesNotMatch(throughput.description, /tokens/i);
   });
 
   it('titles the extreme-advantage chart with the threshold the Rollout Groups filter uses', () => {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CONTROL, DASHBOARD, type DashboardHistoryMessage } from '../../src/protocol/index.js';
 import { projectRoot } from '../e2e/setup.js';
-import { BASE_LIVE_CONFIG as BASE, type EvaluatePage, type WebviewPage, openWebviewPage, webviewDomSkipReason } from '../support/webviewPage.js';
+import { BASE_LIVE_CONFIG as BASE, type EvaluatePage, type WebviewPage, RECORDING_VSCODE_API, openWebviewPage, webviewDomSkipReason } from '../support/webviewPage.js';
 
 const STEPS = 100;
 const MARKED_STEP = 40;
@@ -68,8 +68,7 @@ describe('the Dashboard webview in a real DOM (Chromium)', { skip: webviewDomSki
     served = await openWebviewPage({
       entry: 'dashboard',
       bodyClass: 'vscode-dark',
-      // acquireVsCodeApi as a webview has it, recording what the page sends.
-      beforeScript: `<script>window.sent = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.sent.push(m), getState: () => undefined, setState: () => undefined });</script>`,
+      beforeScript: RECORDING_VSCODE_API,
       viewport: { width: 1200, height: 900 },
     });
     page = served.page;

@@ -27,22 +27,9 @@ import { readRunMarks, rememberMark, sessionMarksOf } from '../../src/extension/
 import { markerColumns } from '../../webview/dashboard/markerLayer.js';
 import { MAX_TOOLTIP_LINES, type ChartMarker, buildMarkers, describeCoefficients, markerTooltip, markersBetween } from '../../webview/dashboard/markers.js';
 import { applyMessage, currentCoefficients, markersOf, reduce } from '../../webview/dashboard/state.js';
+import { liveConfig } from '../support/liveConfig.js';
 
-const base: LiveConfig = {
-  estimator: 'durian',
-  durianWeights: [0.1, 0.2, 0.7],
-  reasoningBins: 3,
-  minPromptsPerBin: 2,
-  eps: 1e-6,
-  poolZeroVariance: false,
-  lr: 0.001,
-  klBeta: 0.01,
-  clipLow: 0.2,
-  clipHigh: 0.2,
-  temperature: 1,
-  groupSize: 8,
-  batchSize: 16,
-};
+const base = liveConfig({ reasoningBins: 3, poolZeroVariance: false, batchSize: 16 });
 
 function line(step: number, control: Control): InterventionLine {
   return { step, at: '2026-12-02T01:00:00.000Z', kind: control.type.slice('control/'.length) as InterventionLine['kind'], controlId: control.controlId, control };
@@ -102,7 +89,7 @@ describe('dashboard markers: the model', () => {
     assert.equal(text.setConfig, 'a_perc 0.2 -> 0.4, a_reas 0.7 -> 0.5, since step 1010');
     assert.equal(text.setGroupWeight, 'weight of train-000042 = 0 (left out of the update), since step 1012');
     assert.equal(text.excludePrompt, 'exclude prompt train-000007 (ground truth wrong), since step 1014');
-    assert.match(text.relabel, /^reward override: response #2 to train-000042 \(seen at step 1013\) earns 1, since step 1015$/);
+    assert.match(text.relabel, /^reward override for this response to train-000042 \(#2 at step 1013\) = 1, since step 1015$/);
     assert.equal(text.checkpoint, 'checkpoint saved at step 1000');
     assert.match(text.skipped, /^step 1005 skipped \(non-finite\): the gradients are non-finite/);
   });
@@ -133,6 +120,19 @@ describe('dashboard markers: the model', () => {
     markers = markersOf(model);
     assert.deepEqual(at(1016), ['setConfig: learning rate 0.001 -> 0.0005, KL beta 0.01 -> 0, since step 1016']);
     assert.equal(markers.length, 6 + 5, 'the applied placeholder was replaced, not doubled');
+  });
+
+  it('takes the coefficients in force from the trainer\'s report, and marks an applied setConfig old -> new from it', () => {
+    const model = reduce([checked(history({ interventions: [setWeights] }))]);
+    // A report of a control the log read with the history does not hold: the host no longer reads it again.
+    const after: LiveConfig = { ...base, durianWeights: [0.1, 0.4, 0.5], lr: 0.0005, klBeta: 0 };
+    applyMessage(model, checked(event({ type: EVENT.applied, controlId: 'c-5', kind: 'setConfig', step: 1016, config: after })));
+    assert.deepEqual(currentCoefficients(model), after);
+    assert.deepEqual(markersOf(model).filter((m) => m.step === 1016).map((m) => m.text), ['learning rate 0.001 -> 0.0005, KL beta 0.01 -> 0, since step 1016']);
+    // A Dashboard opened later gets the host's last report with the history.
+    const reopened = reduce([checked(history({ interventions: [setWeights], reportedConfig: { config: after, step: 1016 } }))]);
+    assert.deepEqual(currentCoefficients(reopened), after, 'the report wins over the replay of the log');
+    assert.equal(currentCoefficients(reduce([checked(history({ interventions: [setWeights] }))]))?.lr, 0.001, 'without a report: the replay');
   });
 
   it('a resumed run forgets the marks after its checkpoint and marks the boundary', () => {

@@ -33,8 +33,10 @@ import {
   batchOfGroups,
   checkDraft,
   computeStepAdvantages,
+  configAt,
   configTimeline,
   createModel,
+  currentConfigTimeline,
   estimatorOptions,
   interventionRows,
   intervenedPrompts,
@@ -50,22 +52,9 @@ import {
   summarizeGroup,
   visibleGroups,
 } from '../../webview/rollouts/state.js';
+import { liveConfig } from '../support/liveConfig.js';
 
-const BASE: LiveConfig = {
-  estimator: 'durian',
-  durianWeights: [0.1, 0.2, 0.7],
-  reasoningBins: 4,
-  minPromptsPerBin: 2,
-  eps: 1e-6,
-  poolZeroVariance: true,
-  lr: 0.001,
-  klBeta: 0.01,
-  clipLow: 0.2,
-  clipHigh: 0.2,
-  temperature: 1,
-  groupSize: 4,
-  batchSize: 8,
-};
+const BASE = liveConfig({ groupSize: 4 });
 
 /** A group of G rollouts with the given accuracies (reward = accuracy), advantages from src/core filled in later. */
 function group(promptId: string, accuracies: number[], extra: Partial<RolloutGroup> = {}, entropy = 1, logprob = -1): RolloutGroup {
@@ -381,6 +370,40 @@ describe('configuration: timeline, editor, preview', () => {
     assert.deepEqual(BASE.durianWeights, [0.1, 0.2, 0.7], 'the base is not changed');
   });
 
+  it('shows the configuration the trainer reports as in force, and replays the log only for earlier steps', () => {
+    const logged = applied(3, { type: CONTROL.setConfig, controlId: 'c-1', changes: { lr: 0.002 } });
+    const model = reduce([runMessage({ interventions: [logged] })]);
+    assert.equal(configAt(model)?.lr, 0.002, 'no report yet: config.json replayed with the log');
+    // A control the log read with the run does not hold (another window, the inbox) changed lr and a weight.
+    const reported: LiveConfig = { ...BASE, lr: 0.005, durianWeights: [0.5, 0.2, 0.3] };
+    applyMessage(model, { type: ROLLOUTS.event, event: { type: EVENT.applied, controlId: 'other-1', kind: 'setConfig', step: 6, config: reported } });
+    assert.deepEqual(configAt(model), reported, 'the trainer\'s report, not the replay');
+    assert.equal(configAt(model, 8)?.lr, 0.005, 'in force from its step on');
+    assert.equal(configAt(model, 4)?.lr, 0.002, 'earlier steps: the replayed history');
+    assert.equal(configAt(model, 1)?.lr, 0.001);
+    const timeline = currentConfigTimeline(model);
+    assert.equal(timeline?.since.lr, 6, 'a setting the report changed holds from its step');
+    assert.equal(timeline?.since.durianWeights, 6);
+    assert.equal(timeline?.since.eps, undefined);
+    // A panel opened later gets the host's last report with the run.
+    const reopened = reduce([runMessage({ interventions: [logged], reportedConfig: { config: reported, step: 6 } })]);
+    assert.deepEqual(configAt(reopened), reported);
+    assert.ok(parseRolloutsHostToWebview(runMessage({ reportedConfig: { config: reported, step: 6 } })).ok);
+    assert.equal(parseRolloutsHostToWebview(runMessage({ reportedConfig: { config: { ...reported, lr: -1 }, step: 6 } })).ok, false);
+  });
+
+  it('adds its own applied control to the log at once, undoable, without the host reading interventions.jsonl', () => {
+    const model = reduce([runMessage()]);
+    const config = { type: CONTROL.setConfig, controlId: 'c-9', changes: { klBeta: 0.05 } } as const;
+    sendControl(model, config);
+    applyMessage(model, { type: ROLLOUTS.event, event: { type: EVENT.applied, controlId: 'c-9', kind: 'setConfig', step: 4, config: { ...BASE, klBeta: 0.05 } } });
+    assert.equal(model.pending.length, 0);
+    assert.deepEqual(model.interventions.map((line) => [line.controlId, line.step, line.control]), [['c-9', 4, config]]);
+    const [row] = interventionRows(model);
+    assert.equal(row.statusText, 'applied at step 4');
+    assert.equal(row.canUndo, true, 'undoable as soon as it is applied');
+  });
+
   it('validates the draft as typed: ranges, whole numbers, sum of weights, unchanged fields', () => {
     const ok = checkDraft({ a_ori: '0.6', a_reas: '0.2', lr: '0.001', reasoningBins: '8', poolZeroVariance: 'false', estimator: 'grpo' }, BASE);
     assert.deepEqual(ok.errors, {});
@@ -474,7 +497,7 @@ describe('interventions in the user\'s words', () => {
       [
         ['undo', 'undo: weight of train-006866 = 2'],
         ['settings', 'set (a_ori, a_perc, a_reas) = (0.6, 0.2, 0.2), KL beta = 0.02'],
-        ['reward override', 'reward override: response #3 to train-000001 (seen at step 7) earns 0'],
+        ['reward override', 'reward override for this response to train-000001 (#3 at step 7) = 0'],
         ['exclude prompt', 'exclude prompt train-000012 (ground truth wrong)'],
         ['weight', 'weight of train-006866 = 2'],
       ],

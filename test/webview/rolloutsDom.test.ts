@@ -271,7 +271,7 @@ describe('the Rollout Groups webview in a real DOM (Chromium)', { skip: webviewD
       const row = document.querySelector('.intervention .intervention-description');
       return row?.textContent ?? '';
     }, undefined);
-    assert.equal(relabel, 'reward override: response #0 to train-000100 (seen at step 1) earns 0');
+    assert.equal(relabel, 'reward override for this response to train-000100 (#0 at step 1: "there are 3 red circles, answer 3 (0)") = 0', 'the control carries the response text');
     const controlId = await page.locator('.intervention').first().getAttribute('data-control-id');
     await post([{ type: ROLLOUTS.event, event: { type: EVENT.applied, controlId: controlId as string, kind: 'relabel', step: 9 } }]);
     await right.locator('.response-meta').filter({ hasText: 'reward 1.0 -> 0.0 from step 9' }).waitFor();

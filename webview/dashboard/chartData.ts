@@ -52,6 +52,7 @@ export function resolveSeries(model: DashboardModel, spec: ChartSpec): SeriesSpe
         color: SERIES_PALETTE[i % SERIES_PALETTE.length],
         smooth: prefixed.smooth,
         sparse: prefixed.sparse,
+        metric: prefixed.metric,
         ...(dash ? { dash } : {}),
       });
     });

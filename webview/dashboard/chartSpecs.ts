@@ -1,9 +1,10 @@
 /**
- * Which charts the Dashboard draws and what goes on each: a table of data, no drawing. Metric names
- * are the trainer's (verl style); a series whose metric never arrived is left out, and a chart with
- * no series at all is not shown.
+ * Which charts the Dashboard draws and what goes on each: a table of data, no drawing. Metric names, units
+ * and meanings come from the protocol's metrics table (src/protocol/metrics.ts): a chart's unit and the
+ * tooltip that says what each series is are built from it, never written here. A series whose metric never
+ * arrived is left out, and a chart with no series at all is not shown.
  */
-import { EXTREME_ADVANTAGE } from '../../src/protocol/webview.js';
+import { EXTREME_ADVANTAGE, METRIC, METRICS, type MetricName, type MetricSpec, UNIT_LABELS, VALIDATION_METRICS } from '../../src/protocol/metrics.js';
 import { PER_LEVEL_PREFIX, VALIDATION_ACCURACY, VALIDATION_REWARD } from './state.js';
 
 /**
@@ -31,136 +32,90 @@ export interface SeriesSpec {
   /** Draw points at every value and join them across the steps where the series has none. */
   sparse?: boolean;
   dash?: number[];
+  /** The column's entry in the metrics table. */
+  metric: MetricSpec;
 }
 
 export interface ChartSpec {
   id: string;
   title: string;
-  /** One line of explanation, shown as the title's tooltip. */
+  /** What the chart shows, then each series' meaning and the unit, from the metrics table: the title's tooltip. */
   description: string;
+  /** The unit of every series on the chart, in words (UNIT_LABELS). */
+  unit: string;
   series: SeriesSpec[];
   /** Adds a series for every column of `table` starting with `prefix` (e.g. validation accuracy per level). */
-  columnsWithPrefix?: { table: 'train' | 'validation'; prefix: string; smooth: boolean; sparse: boolean };
+  columnsWithPrefix?: { table: 'train' | 'validation'; prefix: string; smooth: boolean; sparse: boolean; metric: MetricSpec };
 }
 
-const train = (column: string, label: string, color: ThemeColorName, dash?: number[]): SeriesSpec => ({
+const train = (column: MetricName, label: string, color: ThemeColorName, dash?: number[]): SeriesSpec => ({
   table: 'train',
   column,
   label,
   color,
   smooth: true,
   dash,
+  metric: METRICS[column],
 });
 
-const validation = (column: string, label: string, color: ThemeColorName): SeriesSpec => ({
+const validation = (column: typeof VALIDATION_ACCURACY | typeof VALIDATION_REWARD, label: string, color: ThemeColorName): SeriesSpec => ({
   table: 'validation',
   column,
   label,
   color,
   smooth: false,
   sparse: true,
+  metric: VALIDATION_METRICS[column],
 });
 
+/** A chart whose unit and tooltip come from its series' entries in the metrics table (`metrics`: those of the series). */
+function chart(id: string, title: string, summary: string, series: SeriesSpec[], metrics: MetricSpec[] = series.map((s) => s.metric)): ChartSpec {
+  const meanings = series.map((s) => `${s.label}: ${s.metric.meaning}`);
+  const unit = [...new Set(metrics.map((metric) => UNIT_LABELS[metric.unit]))].join(', ');
+  return { id, title, description: [summary, ...meanings, `Unit: ${unit}.`].join('\n'), unit, series };
+}
+
 export const CHART_SPECS: readonly ChartSpec[] = [
+  chart('reward', 'Reward', 'Mean reward of the rollouts (train) and of the held-out set (validation).', [
+    train(METRIC.rewardMean, 'train', 'blue'),
+    validation(VALIDATION_REWARD, 'validation', 'orange'),
+  ]),
+  chart('accuracy', 'Accuracy', 'Fraction of right answers (train, validation) and of well-formatted answers (format).', [
+    train(METRIC.accuracyMean, 'train', 'blue'),
+    validation(VALIDATION_ACCURACY, 'validation', 'orange'),
+    train(METRIC.formatMean, 'format', 'green', [4, 4]),
+  ]),
+  chart('losses', 'Losses', 'Policy-gradient loss and KL loss of the update.', [
+    train(METRIC.pgLoss, 'pg_loss', 'blue'),
+    train(METRIC.klLoss, 'kl_loss', 'purple'),
+  ]),
+  chart('kl', 'KL', 'KL to the reference policy (k3 estimate) and between the rollout and updated policy (PPO KL).', [
+    train(METRIC.klLoss, 'to reference', 'purple'),
+    train(METRIC.ppoKl, 'ppo_kl', 'red'),
+  ]),
+  chart('entropy', 'Entropy', 'Mean token entropy of the policy.', [train(METRIC.entropy, 'entropy', 'green')]),
+  chart('grad-norm', 'Grad norm', 'Gradient norm of the update, before clipping.', [train(METRIC.gradNorm, 'grad_norm', 'red')]),
+  chart('zero-std', 'Zero-std groups', 'Prompts without a GRPO signal.', [train(METRIC.fracRewardZeroStd, 'frac_reward_zero_std', 'yellow')]),
+  chart('extreme-advantages', `Extreme advantages |A| > ${EXTREME_ADVANTAGE}`, 'The Rollout Groups\' "Extremes only" shows these groups.', [
+    train(METRIC.advantagesFracExtreme, 'active estimator', 'blue'),
+    train(METRIC.advantagesGrpoFracExtreme, 'grpo', 'foreground', [4, 4]),
+  ]),
+  chart('throughput', 'Throughput', 'How fast the whole step runs.', [train(METRIC.throughput, 'throughput', 'green')]),
+  chart('advantages', 'Advantages', 'Advantages of the batch under the active estimator.', [
+    train(METRIC.advantagesMax, 'max', 'green'),
+    train(METRIC.advantagesMean, 'mean', 'blue'),
+    train(METRIC.advantagesMin, 'min', 'red'),
+  ]),
+  chart('response-length', 'Response length', 'Length of the responses.', [train(METRIC.responseLengthMean, 'mean', 'purple')]),
+  chart('clip-fraction', 'Clip fraction', 'How much of the update the PPO clip cut.', [train(METRIC.pgClipfrac, 'pg_clipfrac', 'orange')]),
+  chart('timing', 'Time per step', 'Where the time of a step goes.', [
+    train(METRIC.timingStep, 'step', 'foreground'),
+    train(METRIC.timingRollout, 'rollout', 'blue'),
+    train(METRIC.timingScoring, 'scoring', 'yellow'),
+    train(METRIC.timingUpdate, 'update', 'red'),
+  ]),
   {
-    id: 'reward',
-    title: 'Reward',
-    description: 'Mean reward of the rollouts (train) and of the held-out set (validation).',
-    series: [train('reward/mean', 'train', 'blue'), validation(VALIDATION_REWARD, 'validation', 'orange')],
-  },
-  {
-    id: 'accuracy',
-    title: 'Accuracy',
-    description: 'Fraction of right answers (train, validation) and of well-formatted answers (format).',
-    series: [
-      train('accuracy/mean', 'train', 'blue'),
-      validation(VALIDATION_ACCURACY, 'validation', 'orange'),
-      train('format/mean', 'format', 'green', [4, 4]),
-    ],
-  },
-  {
-    id: 'losses',
-    title: 'Losses',
-    description: 'Policy-gradient loss and KL loss of the update.',
-    series: [train('actor/pg_loss', 'pg_loss', 'blue'), train('actor/kl_loss', 'kl_loss', 'purple')],
-  },
-  {
-    id: 'kl',
-    title: 'KL',
-    description: 'KL to the reference policy (k3 estimate) and between the rollout and updated policy (PPO KL).',
-    series: [train('actor/kl_loss', 'to reference', 'purple'), train('actor/ppo_kl', 'ppo_kl', 'red')],
-  },
-  {
-    id: 'entropy',
-    title: 'Entropy',
-    description: 'Mean token entropy of the policy.',
-    series: [train('actor/entropy', 'entropy', 'green')],
-  },
-  {
-    id: 'grad-norm',
-    title: 'Grad norm',
-    description: 'Gradient norm of the update, before clipping.',
-    series: [train('actor/grad_norm', 'grad_norm', 'red')],
-  },
-  {
-    id: 'zero-std',
-    title: 'Zero-std groups',
-    description: 'Fraction of prompts whose rollouts all got the same reward (no GRPO signal).',
-    series: [train('frac_reward_zero_std', 'frac_reward_zero_std', 'yellow')],
-  },
-  {
-    id: 'extreme-advantages',
-    title: `Extreme advantages |A| > ${EXTREME_ADVANTAGE}`,
-    description: `Fraction of rollouts with |advantage| > ${EXTREME_ADVANTAGE} under the active estimator, and under plain GRPO for comparison (the Rollout Groups' "Extremes only" shows these groups).`,
-    series: [
-      train('critic/advantages/frac_abs_gt_2', 'active estimator', 'blue'),
-      train('critic/advantages_grpo/frac_abs_gt_2', 'grpo', 'foreground', [4, 4]),
-    ],
-  },
-  {
-    id: 'throughput',
-    title: 'Throughput',
-    description: 'Tokens per second of the whole step (perf/throughput).',
-    series: [train('perf/throughput', 'throughput', 'green')],
-  },
-  {
-    id: 'advantages',
-    title: 'Advantages',
-    description: 'Mean, largest and smallest advantage of the batch under the active estimator.',
-    series: [
-      train('critic/advantages/max', 'max', 'green'),
-      train('critic/advantages/mean', 'mean', 'blue'),
-      train('critic/advantages/min', 'min', 'red'),
-    ],
-  },
-  {
-    id: 'response-length',
-    title: 'Response length',
-    description: 'Mean response length in tokens.',
-    series: [train('response_length/mean', 'mean', 'purple')],
-  },
-  {
-    id: 'clip-fraction',
-    title: 'Clip fraction',
-    description: 'Fraction of tokens whose ratio was clipped by the PPO objective.',
-    series: [train('actor/pg_clipfrac', 'pg_clipfrac', 'orange')],
-  },
-  {
-    id: 'timing',
-    title: 'Time per step (s)',
-    description: 'Seconds spent in rollout, scoring and the update, and the whole step.',
-    series: [
-      train('timing_s/step', 'step', 'foreground'),
-      train('timing_s/rollout', 'rollout', 'blue'),
-      train('timing_s/scoring', 'scoring', 'yellow'),
-      train('timing_s/update', 'update', 'red'),
-    ],
-  },
-  {
-    id: 'validation-per-level',
-    title: 'Validation accuracy per level',
-    description: 'Accuracy on the held-out set for each task difficulty level.',
-    series: [],
-    columnsWithPrefix: { table: 'validation', prefix: PER_LEVEL_PREFIX, smooth: false, sparse: true },
+    ...chart('validation-per-level', 'Validation accuracy per level', `${VALIDATION_METRICS.perLevel.meaning} One series per level.`, [], [VALIDATION_METRICS.perLevel]),
+    columnsWithPrefix: { table: 'validation', prefix: PER_LEVEL_PREFIX, smooth: false, sparse: true, metric: VALIDATION_METRICS.perLevel },
   },
 ];

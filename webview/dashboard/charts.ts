@@ -9,7 +9,10 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { type ChartData, ChartDataBuilder, type ChartViewOptions } from './chartData.js';
 import { CHART_SPECS, type ChartSpec } from './chartSpecs.js';
+import type { ChartExportMessage } from '../../src/protocol/compareExport.js';
+import { exportButtons } from './exportChart.js';
 import { formatValue } from './format.js';
+import { PlotHolder, chartAxes, chartCardParts, plotWidth, xZoom } from './plotParts.js';
 import { MarkerLayer } from './markerLayer.js';
 import type { ChartMarker } from './markers.js';
 import { type DashboardModel, markersOf } from './state.js';
@@ -26,37 +29,27 @@ class ChartCard {
   /** Remembers this chart's smoothed series between draws (one per chart: axes differ between charts). */
   readonly builder = new ChartDataBuilder();
   private readonly plotHost: HTMLElement;
-  private plot: uPlot | undefined;
-  private signature = '';
+  private readonly holder: PlotHolder;
   /** The data the legend formatters read (updated in place of rebuilding the plot). */
   private data: ChartData | undefined;
-  private zoomed = false;
-  private readonly resizeObserver: ResizeObserver;
   private readonly markerLayer: MarkerLayer;
   /** The run's markers, drawn on every chart. */
   private markers: readonly ChartMarker[] = [];
   private theme: ChartTheme | undefined;
 
-  constructor(readonly spec: ChartSpec, onStepClick: (step: number) => void) {
-    this.element = document.createElement('section');
-    this.element.className = 'chart-card';
-    this.element.dataset.chart = spec.id;
-    this.element.hidden = true;
-    const title = document.createElement('h2');
-    title.className = 'chart-title';
-    title.textContent = spec.title;
-    title.title = spec.description;
-    this.plotHost = document.createElement('div');
-    this.plotHost.className = 'chart-plot';
+  constructor(readonly spec: ChartSpec, onStepClick: (step: number) => void, onExport: (message: ChartExportMessage) => void) {
+    const { element, title, plotHost } = chartCardParts(spec);
+    this.element = element;
+    this.plotHost = plotHost;
     this.markerLayer = new MarkerLayer({
       markers: () => this.markers,
       theme: () => this.theme as ChartTheme,
       onStepClick,
     });
     this.plotHost.append(this.markerLayer.tooltip);
-    this.element.append(title, this.plotHost);
-    this.resizeObserver = new ResizeObserver(() => this.fitWidth());
-    this.resizeObserver.observe(this.plotHost);
+    const exports = exportButtons(() => (this.holder.plot && this.theme ? { plot: this.holder.plot, name: spec.id, title: spec.title, theme: this.theme } : undefined), onExport);
+    this.element.append(title, exports, this.plotHost);
+    this.holder = new PlotHolder(this.plotHost, PLOT_HEIGHT);
   }
 
   /** Shows `data` (or hides the card when there is none). */
@@ -66,50 +59,21 @@ class ChartCard {
     this.markers = markers;
     if (!data) {
       this.element.hidden = true;
-      this.destroyPlot();
+      this.holder.clear();
       return;
     }
     this.element.hidden = false;
     const signature = `${themeRevision}|${data.series.map((s) => s.key).join(',')}`;
     const aligned: uPlot.AlignedData = [data.x, ...data.series.map((s) => s.values)];
-    if (!this.plot || signature !== this.signature) {
-      this.destroyPlot();
-      this.signature = signature;
-      this.zoomed = false;
-      this.plot = new uPlot(this.options(data, theme), aligned, this.plotHost);
-      return;
-    }
-    // setData redraws, markers included.
-    this.plot.setData(aligned, !this.zoomed);
+    // A new plot when the series or the theme changed; otherwise setData, which redraws, markers included.
+    this.holder.show(signature, aligned, () => this.options(data, theme));
   }
 
   destroy(): void {
-    this.resizeObserver.disconnect();
-    this.destroyPlot();
-  }
-
-  private destroyPlot(): void {
-    this.plot?.destroy();
-    this.plot = undefined;
-    this.signature = '';
-  }
-
-  private width(): number {
-    return Math.max(200, Math.floor(this.plotHost.clientWidth));
-  }
-
-  private fitWidth(): void {
-    if (this.plot && this.plot.width !== this.width()) this.plot.setSize({ width: this.width(), height: PLOT_HEIGHT });
+    this.holder.destroy();
   }
 
   private options(data: ChartData, theme: ChartTheme): uPlot.Options {
-    const axis = (extra: Partial<uPlot.Axis> = {}): uPlot.Axis => ({
-      stroke: theme.text,
-      font: theme.font,
-      grid: { stroke: theme.grid, width: 1 },
-      ticks: { stroke: theme.grid, width: 1 },
-      ...extra,
-    });
     const series: uPlot.Series[] = [
       { label: 'step', value: (_u, value, _seriesIndex, dataIndex) => String(dataIndex === null || dataIndex === undefined ? (this.data?.x.at(-1) ?? '—') : value) },
       ...data.series.map((plotted, index): uPlot.Series => ({
@@ -125,10 +89,10 @@ class ChartCard {
       })),
     ];
     return {
-      width: this.width(),
+      width: plotWidth(this.plotHost),
       height: PLOT_HEIGHT,
       scales: { x: { time: false } },
-      axes: [axis(), axis({ size: 60, values: (_u, splits) => splits.map((split) => formatValue(split)) })],
+      axes: chartAxes(theme),
       series,
       legend: { live: true },
       cursor: {
@@ -160,11 +124,9 @@ class ChartCard {
 
   /** Zoomed = the x range is narrower than the data's (reset by a double-click or a rebuild). */
   private onScale(plot: uPlot, scaleKey: string): void {
-    if (scaleKey !== 'x') return;
-    const steps = plot.data[0];
-    const { min, max } = plot.scales.x;
-    if (steps.length === 0 || min === undefined || max === undefined) return;
-    this.zoomed = min > steps[0] || max < steps[steps.length - 1];
+    const range = xZoom(plot, scaleKey);
+    if (!range) return;
+    this.holder.zoomed = range.zoomed;
   }
 
   /** Hiding a smoothed line through its legend hides its raw twin too (the twin has no legend row). */
@@ -180,8 +142,8 @@ export class ChartGrid {
   private readonly cards: ChartCard[];
   private themeRevision = 0;
 
-  constructor(container: HTMLElement, private theme: ChartTheme, onStepClick: (step: number) => void) {
-    this.cards = CHART_SPECS.map((spec) => new ChartCard(spec, onStepClick));
+  constructor(container: HTMLElement, private theme: ChartTheme, onStepClick: (step: number) => void, onExport: (message: ChartExportMessage) => void = () => undefined) {
+    this.cards = CHART_SPECS.map((spec) => new ChartCard(spec, onStepClick, onExport));
     container.append(...this.cards.map((card) => card.element));
   }
 

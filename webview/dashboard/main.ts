@@ -4,6 +4,8 @@
  * becomes a notice and is ignored), folds the good ones into the model and redraws on the next frame.
  */
 import { DASHBOARD, WEBVIEW, type WebviewToHostMessage, parseHostToWebview } from '../../src/protocol/webview.js';
+import type { ChartExportMessage } from '../../src/protocol/compareExport.js';
+import { frameCoalescer } from '../shared/frame.js';
 import { vscodeApi } from '../shared/vscodeApi.js';
 import { ChartGrid } from './charts.js';
 import { type DashboardViewState, restoreViewState } from './settings.js';
@@ -23,7 +25,7 @@ const CHART_BUSY_RATIO = 4;
 /** Longest rejection text shown for a bad message. */
 const MAX_NOTICE_CHARS = 400;
 
-const api = vscodeApi<WebviewToHostMessage>();
+const api = vscodeApi<WebviewToHostMessage | ChartExportMessage>();
 const settings: DashboardViewState = restoreViewState(api.getState());
 const model = createModel();
 if (settings.lastStep !== undefined) model.header.step = settings.lastStep;
@@ -40,23 +42,21 @@ const view = new DashboardView(document.body, {
     scheduleRender();
   },
 }, settings);
-const charts = new ChartGrid(view.chartContainer, readTheme(), (step) => api.postMessage({ type: DASHBOARD.openStep, step }));
+const charts = new ChartGrid(
+  view.chartContainer,
+  readTheme(),
+  (step) => api.postMessage({ type: DASHBOARD.openStep, step }),
+  (message) => api.postMessage(message),
+);
 
-let frameRequested = false;
+const scheduleRender = frameCoalescer(render);
 let chartsDirty = true;
 let chartsRevision = -1;
 let chartsShown = 0;
 let nextChartDraw = 0;
 let chartTimer: ReturnType<typeof setTimeout> | undefined;
 
-function scheduleRender(): void {
-  if (frameRequested) return;
-  frameRequested = true;
-  requestAnimationFrame(render);
-}
-
 function render(now: number): void {
-  frameRequested = false;
   if (chartsDirty || chartsRevision !== model.revision) {
     const wait = nextChartDraw - now;
     if (wait > 0 && !chartsDirty) {

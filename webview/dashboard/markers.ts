@@ -6,7 +6,7 @@
  */
 import { CONTROL, type Control, type ControlKind } from '../../src/protocol/controls.js';
 import { type InterventionLine, replayConfig } from '../../src/protocol/interventionLog.js';
-import type { LiveConfig, LiveConfigKey } from '../../src/protocol/liveConfig.js';
+import { LIVE_CONFIG_KEYS, type LiveConfig, type LiveConfigKey } from '../../src/protocol/liveConfig.js';
 import { CONTROL_KIND_LABELS, LIVE_SETTING_LABELS, describeControl, shortValue } from '../../src/protocol/rolloutsWebview.js';
 import type { RunMark, RunMarkKind } from '../../src/protocol/webview.js';
 
@@ -20,11 +20,13 @@ export interface ChartMarker {
   text: string;
 }
 
-/** A live `trainer/applied` (its control is described once interventions.jsonl is read again). */
+/** A live `trainer/applied` not in the log read with the history. */
 export interface AppliedControl {
   controlId: string;
   kind: ControlKind;
   step: number;
+  /** The configuration in force before it and the one the trainer reported after it, when both are known. */
+  change?: { before: LiveConfig; after: LiveConfig };
 }
 
 /** What the markers are built from. */
@@ -97,7 +99,10 @@ export function buildMarkers(log: MarkerLog): ChartMarker[] {
   const logged = new Set(log.interventions.map((line) => line.controlId));
   for (const applied of log.applied) {
     if (logged.has(applied.controlId) || applied.kind === 'pause' || applied.kind === 'resume' || applied.kind === 'stop') continue;
-    markers.push({ step: applied.step, kind: applied.kind, text: `${CONTROL_KIND_LABELS[applied.kind]} applied, since step ${applied.step}` });
+    const changed = applied.change ? LIVE_CONFIG_KEYS.filter((key) => JSON.stringify(applied.change?.before[key]) !== JSON.stringify(applied.change?.after[key])) : [];
+    const parts = changed.flatMap((key) => describeChange(key, applied.change?.before[key], applied.change?.after[key]));
+    const what = parts.length > 0 ? `${applied.kind === 'undo' ? 'undo: ' : ''}${parts.join(', ')}` : `${CONTROL_KIND_LABELS[applied.kind]} applied`;
+    markers.push({ step: applied.step, kind: applied.kind, text: `${what}, since step ${applied.step}` });
   }
   for (const mark of log.marks) markers.push({ step: mark.step, kind: mark.kind, text: describeMark(mark) });
   return markers.map((marker, order) => ({ marker, order })).sort((a, b) => a.marker.step - b.marker.step || a.order - b.order).map(({ marker }) => marker);

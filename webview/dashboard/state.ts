@@ -8,6 +8,7 @@
  */
 import { EVENT, type TrainerEvent } from '../../src/protocol/events.js';
 import type { LiveConfig } from '../../src/protocol/liveConfig.js';
+import { METRICS_LINE_FIELDS, VALIDATION_METRIC } from '../../src/protocol/metrics.js';
 import {
   DASHBOARD,
   type DashboardAdvice,
@@ -16,18 +17,20 @@ import {
   type HostToWebviewMessage,
   type RunIdentity,
   type RunMark,
+  type ReportedConfig,
   type ValidationLine,
+  reportedConfigOf,
   skippedStepOf,
 } from '../../src/protocol/webview.js';
 import { type ChartMarker, type MarkerLog, buildMarkers, emptyMarkerLog, interventionMarkers } from './markers.js';
 import { SeriesTable } from './series.js';
 
 /** The train table's column of wall time since the run started (metrics.jsonl's `elapsedMs`). */
-export const ELAPSED_COLUMN = 'elapsedMs';
-/** Validation columns: `accuracy`, `reward`, and one `perLevel/<level>` per difficulty level. */
-export const VALIDATION_ACCURACY = 'accuracy';
-export const VALIDATION_REWARD = 'reward';
-export const PER_LEVEL_PREFIX = 'perLevel/';
+export const ELAPSED_COLUMN = METRICS_LINE_FIELDS.elapsedMs;
+/** Validation columns: `accuracy`, `reward`, and one `perLevel/<level>` per difficulty level (src/protocol/metrics.ts). */
+export const VALIDATION_ACCURACY = VALIDATION_METRIC.accuracy;
+export const VALIDATION_REWARD = VALIDATION_METRIC.reward;
+export const PER_LEVEL_PREFIX = `${VALIDATION_METRIC.perLevel}/`;
 /** Newest notices kept; older ones are dropped. */
 export const MAX_NOTICES = 8;
 /** Steps looked back over to measure the current pace for the ETA. */
@@ -90,6 +93,8 @@ export interface DashboardModel {
   markerLog: MarkerLog;
   /** Changes whenever `markerLog` does. */
   markerRevision: number;
+  /** The live configuration the trainer last reported (hello, applied): the coefficients in force now. */
+  reportedConfig?: ReportedConfig;
   /** Changes with every update. */
   revision: number;
 }
@@ -130,9 +135,12 @@ export function markersOf(model: DashboardModel): ChartMarker[] {
   return markerState(model).markers;
 }
 
-/** The live configuration now: the run's start plus its setConfig controls (less those undone). */
+/**
+ * The live configuration now: what the trainer last reported (hello, applied); without a report (an older
+ * trainer, a finished run), the run's start replayed with its setConfig controls (less those undone).
+ */
 export function currentCoefficients(model: DashboardModel): LiveConfig | undefined {
-  return markerState(model).config;
+  return model.reportedConfig?.config ?? markerState(model).config;
 }
 
 /** Folds messages, in order, into `model` (a new one by default) and returns it. */
@@ -230,6 +238,7 @@ function applyHistory(model: DashboardModel, history: DashboardHistoryMessage): 
     marks: history.marks ?? [],
     applied: [],
   };
+  model.reportedConfig = history.reportedConfig;
   model.markerRevision++;
   header.step = train.lastStep;
   header.elapsedMs = lastFinite(train.column(ELAPSED_COLUMN));
@@ -246,6 +255,7 @@ export function applyEvent(model: DashboardModel, event: TrainerEvent): void {
   const { header } = model;
   switch (event.type) {
     case EVENT.hello: {
+      model.reportedConfig = reportedConfigOf(event) ?? model.reportedConfig;
       header.backend = event.backend;
       header.device = event.device;
       const { estimator, steps } = event.config;
@@ -293,12 +303,17 @@ export function applyEvent(model: DashboardModel, event: TrainerEvent): void {
     case EVENT.log:
       if (event.level === 'error') addNotice(model, `Trainer: ${event.message}`, 'error');
       break;
-    case EVENT.applied:
+    case EVENT.applied: {
+      const before = currentCoefficients(model);
+      const reported = reportedConfigOf(event);
+      if (reported) model.reportedConfig = reported;
       if (!model.markerLog.applied.some((applied) => applied.controlId === event.controlId)) {
-        model.markerLog.applied.push({ controlId: event.controlId, kind: event.kind, step: event.step });
+        const change = before && reported ? { change: { before, after: reported.config } } : {};
+        model.markerLog.applied.push({ controlId: event.controlId, kind: event.kind, step: event.step, ...change });
         model.markerRevision++;
       }
       break;
+    }
     case EVENT.paused:
       addMark(model, { kind: 'pause', step: event.step });
       break;

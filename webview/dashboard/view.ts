@@ -9,7 +9,7 @@ import { DASHBOARD, type WebviewToHostMessage } from '../../src/protocol/webview
 import { RunTitle, element } from '../shared/dom.js';
 import { formatDuration } from './format.js';
 import type { DashboardViewState } from './settings.js';
-import { MAX_SMOOTHING } from './smoothing.js';
+import { smoothingSlider } from './smoothingSlider.js';
 import { describeCoefficients } from './markers.js';
 import { type DashboardModel, type DashboardNotice, type HeaderState, currentCoefficients, estimateEtaMs } from './state.js';
 
@@ -46,8 +46,6 @@ export class DashboardView {
   private readonly resume: ButtonElement;
   private readonly stop: ButtonElement;
   private readonly openFolder: ButtonElement;
-  private readonly smoothingInput = element('input', 'smoothing-input');
-  private readonly smoothingValue = element('output', 'smoothing-value');
   private readonly rawCheckbox = document.createElement('vscode-checkbox') as CheckboxElement;
   private readonly notices = element('div', 'notices');
   private readonly emptyMessage = element('p', 'empty-message');
@@ -78,16 +76,7 @@ export class DashboardView {
     header.append(titleRow, this.facts, this.coefficients, this.title.stateMessage, this.advice, progressTrack);
 
     const toolbar = element('div', 'toolbar');
-    const smoothingLabel = element('label', 'smoothing');
-    smoothingLabel.append(element('span', undefined, 'Smoothing'), this.smoothingInput, this.smoothingValue);
-    Object.assign(this.smoothingInput, { type: 'range', min: '0', max: String(MAX_SMOOTHING), step: '0.001' });
-    this.smoothingInput.value = String(settings.smoothing);
-    this.smoothingValue.textContent = settings.smoothing.toFixed(3);
-    this.smoothingInput.addEventListener('input', () => {
-      const smoothing = Number(this.smoothingInput.value);
-      this.smoothingValue.textContent = smoothing.toFixed(3);
-      actions.settingsChanged({ smoothing });
-    });
+    const smoothingLabel = smoothingSlider(settings.smoothing, (smoothing) => actions.settingsChanged({ smoothing }));
     this.rawCheckbox.label = 'Show raw values';
     this.rawCheckbox.checked = settings.showRaw;
     this.rawCheckbox.addEventListener('change', () => actions.settingsChanged({ showRaw: this.rawCheckbox.checked }));

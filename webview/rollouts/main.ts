@@ -9,6 +9,8 @@ import { CONTROL } from '../../src/protocol/controls.js';
 import type { LiveConfig } from '../../src/protocol/liveConfig.js';
 import { ROLLOUTS, type RolloutsWebviewToHostMessage, parseRolloutsHostToWebview } from '../../src/protocol/rolloutsWebview.js';
 import { WEBVIEW } from '../../src/protocol/webview.js';
+import type { GroupsExportMessage } from '../../src/protocol/compareExport.js';
+import { frameCoalescer } from '../shared/frame.js';
 import { vscodeApi } from '../shared/vscodeApi.js';
 import { detailResizer, renderDetail } from './detail.js';
 import { element, isField } from './dom.js';
@@ -24,8 +26,9 @@ import {
   allEstimatorAdvantages,
   applyMessage,
   checkDraft,
-  configTimeline,
+  configAt,
   createModel,
+  currentConfigTimeline,
   dismissFailed,
   interventionRows,
   intervenedPrompts,
@@ -38,6 +41,7 @@ import {
   visibleGroups,
   computeStepAdvantages,
 } from './state.js';
+import { type ShownGroups, groupsExportButtons } from './exportGroups.js';
 import { InterventionsSection, RolloutsHeader } from './view.js';
 import './rollouts.css';
 
@@ -52,7 +56,7 @@ export const LIVE_LIST_MAX_WAIT_MS = 5000;
 /** How often a step waiting for its thumbnails looks again. */
 const THUMBNAIL_CHECK_MS = 100;
 
-const api = vscodeApi<RolloutsWebviewToHostMessage>();
+const api = vscodeApi<RolloutsWebviewToHostMessage | GroupsExportMessage>();
 const model = createModel(api.getState());
 
 function request(step: number | undefined): void {
@@ -130,6 +134,10 @@ const header = new RolloutsHeader(
   model.filters,
 );
 
+/** The groups on screen (step, filter and sort applied), for Export CSV / Parquet. */
+let shownForExport: ShownGroups | undefined;
+header.root.querySelector('.toolbar')?.append(groupsExportButtons(() => shownForExport, (message) => api.postMessage(message)));
+
 const list = new VirtualList({
   select: (promptId) => select(promptId),
   setWeight: (promptId, weight) => send({ type: CONTROL.setGroupWeight, controlId: newControlId('weight'), promptId, weight }),
@@ -156,9 +164,9 @@ document.body.append(header.root, empty, body, interventions.root);
 let timelineKey: unknown[] = [];
 let timeline: ConfigTimeline | undefined;
 function currentTimeline(): ConfigTimeline | undefined {
-  const key = [model.baseConfig, model.interventions];
-  if (key[0] !== timelineKey[0] || key[1] !== timelineKey[1]) {
-    timeline = model.baseConfig ? configTimeline(model.baseConfig, model.interventions) : undefined;
+  const key = [model.baseConfig, model.interventions, model.reportedConfig];
+  if (key.some((part, i) => part !== timelineKey[i])) {
+    timeline = currentConfigTimeline(model);
     timelineKey = key;
   }
   return timeline;
@@ -198,10 +206,10 @@ function currentPreview(shown: ShownStep | undefined, check: DraftCheck | undefi
 let estimatorsKey: unknown[] = [];
 let estimators: ReturnType<typeof allEstimatorAdvantages> = {};
 function stepEstimators(shown: ShownStep): ReturnType<typeof allEstimatorAdvantages> {
-  if (!model.baseConfig) return {};
-  const key = [shown.groups, shown.groups.length, model.interventions, shown.step];
+  const key = [shown.groups, shown.groups.length, model.baseConfig, model.interventions, model.reportedConfig, shown.step];
   if (key.some((part, i) => part !== estimatorsKey[i])) {
-    const config = configTimeline(model.baseConfig, model.interventions, shown.step).config;
+    const config = configAt(model, shown.step);
+    if (!config) return {};
     estimators = allEstimatorAdvantages(shown.groups, config, model.fixedOptions);
     estimatorsKey = key;
   }
@@ -210,7 +218,7 @@ function stepEstimators(shown: ShownStep): ReturnType<typeof allEstimatorAdvanta
 
 // ---- rendering ----
 
-let frameRequested = false;
+const scheduleRender = frameCoalescer(render);
 let listKey: unknown[] = [];
 let detailKey: unknown[] = [];
 let detailPrompt = '';
@@ -241,14 +249,7 @@ function stepToDraw(now: number): ShownStep | undefined {
   return shown;
 }
 
-function scheduleRender(): void {
-  if (frameRequested) return;
-  frameRequested = true;
-  requestAnimationFrame(render);
-}
-
 function render(): void {
-  frameRequested = false;
   const shown = stepToDraw(performance.now());
   const check = currentCheck();
   const previewed = currentPreview(shown, check);
@@ -256,6 +257,7 @@ function render(): void {
   const overrides = shown ? rewardOverridesAt(model, shown.step) : new Map<string, RewardOverride>();
   const groups = shown?.groups ?? [];
   const rows = visibleGroups(groups, model.filters, intervened);
+  shownForExport = shown ? { step: shown.step, runName: model.run.runName, groups: [...rows].map((row) => groups[row]) } : undefined;
   header.render(shown === model.shown ? model : { ...model, shown }, currentTimeline(), check, rows.length);
 
   // Groups and rows first, then what every row depends on (a change there rebuilds every row).
@@ -328,7 +330,7 @@ function render(): void {
         },
         {
           close: () => select(undefined),
-          relabel: (rollout, reward) => send({ type: CONTROL.relabel, controlId: newControlId('relabel'), step: shown.step, promptId: group.promptId, rollout, reward }),
+          relabel: (rollout, reward) => send({ type: CONTROL.relabel, controlId: newControlId('relabel'), step: shown.step, promptId: group.promptId, rollout, reward, response: group.rollouts[rollout].response }),
           exclude: () => send({ type: CONTROL.excludePrompt, controlId: newControlId('exclude'), promptId: group.promptId }),
           setWeight: (weight) => send({ type: CONTROL.setGroupWeight, controlId: newControlId('weight'), promptId: group.promptId, weight }),
         },

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { median } from '../../core/index.js';
 import { selectBackend } from '../../trainer/backend/index.js';
 import { benchPolicy } from '../../trainer/policy/index.js';
 import type { BenchRow, BenchSuite } from './types.js';
@@ -18,7 +19,6 @@ interface Throughput {
   threads?: number;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 function pytorchScript(): string | null {
   for (const candidate of [path.join(__dirname, '..', 'bench', 'pytorch', 'policy_bench.py'), path.join(process.cwd(), 'bench', 'pytorch', 'policy_bench.py')]) {

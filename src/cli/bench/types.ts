@@ -1,3 +1,5 @@
+import { median } from '../../core/index.js';
+
 /** One measured number of `durian bench`, with its baseline and target where it has them. */
 export interface BenchRow {
   suite: string;
@@ -17,7 +19,8 @@ export interface BenchRow {
 export interface BenchSuite {
   name: string;
   description: string;
-  run(options: { repeats: number; log: (line: string) => void }): Promise<BenchRow[]>;
+  /** `quick`: smaller shapes where a suite has them (a fast check that it runs, not the reported numbers). */
+  run(options: { repeats: number; quick: boolean; log: (line: string) => void }): Promise<BenchRow[]>;
 }
 
 /** Median wall time in ms of `repeats` calls after `warmup` untimed calls. */
@@ -29,7 +32,7 @@ export function timeMedian(fn: () => void, repeats: number, warmup = Math.max(3,
     fn();
     times.push(performance.now() - start);
   }
-  return medianOf(times);
+  return median(times);
 }
 
 /**
@@ -47,11 +50,5 @@ export function timeMediansInterleaved(fns: Record<string, () => void>, repeats:
       if (round >= repeats / 10) times[name].push(elapsed);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, medianOf(times[n])]));
-}
-
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return Object.fromEntries(names.map((n) => [n, median(times[n])]));
 }

@@ -13,7 +13,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import os from 'node:os';
 import path from 'node:path';
 import { DurianInputError } from '../../core/index.js';
-import { EVENT, type TrainerEvent } from '../../protocol/index.js';
+import { CONFIG_FILE, EVENT, LOG_FILE, type TrainerEvent } from '../../protocol/index.js';
 import { parseTrainConfig } from '../../trainer/config.js';
 import { writeBytesAtomic } from '../../trainer/run/atomic.js';
 import { isProcessAlive } from '../../trainer/run/index.js';
@@ -22,6 +22,7 @@ import { type TrainerProcess, startTrainerProcess } from '../train.js';
 import { type StudyMeta, comparisonText, renderReport, toJson, writeReport } from './report.js';
 import { type CellResult, type CellState, cellState, readCells, readStatus, summarizeStudy } from './results.js';
 import { type CellSpec, STUDY_HELP, type StudySettings, canonicalJson, parseStudyInvocation, settingsDifferences, studyCells } from './settings.js';
+import { activeCells, recordTask, reportLockFolder, seedLockFolder, slurmTaskSeconds, submitCells, waitForLock } from './slurm.js';
 
 export { STUDY_HELP } from './settings.js';
 
@@ -111,7 +112,7 @@ function acquireLock(dir: string): () => void {
 /** Refuses a run directory whose config differs from the cell's (steps included: the lr schedule spans them). */
 function checkExistingCell(dir: string, cell: CellSpec): void {
   const runDir = path.join(dir, 'runs', cell.name);
-  const file = path.join(runDir, 'config.json');
+  const file = path.join(runDir, CONFIG_FILE);
   if (!existsSync(file)) return;
   let stored: unknown;
   try {
@@ -148,7 +149,7 @@ function metaOf(study: StudyFile, extraSeconds = 0): StudyMeta {
 function report(dir: string, study: StudyFile, print: (line: string) => void): CellResult[] {
   const cells = readCells(dir, study.settings);
   const summary = summarizeStudy(study.settings, cells);
-  writeReport(dir, renderReport(study.settings, cells, summary, metaOf(study)));
+  writeReport(dir, renderReport(study.settings, cells, summary, metaOf(study, slurmTaskSeconds(dir))));
   const rows: (string | number)[][] = [['estimator', 'G', 'n', 'final accuracy', 'vs grpo']];
   for (const arm of summary.arms) {
     const c = summary.vsGrpo.find((x) => x.arm === arm.arm && x.groupSize === arm.groupSize);
@@ -185,20 +186,25 @@ export async function runStudy(argv: string[], print: (line: string) => void): P
     return 0;
   }
 
-  const settings = invocation.settings;
+  // --cell (a Slurm array task): one cell of the study recorded in DIR; no study lock (its sibling tasks run at
+  // the same time), study.json is only read, and the report is rebuilt under a lock when the cell ends.
+  const cellMode = invocation.cell !== undefined;
+  const recorded = cellMode ? readStudyFile(dir) : null;
+  if (cellMode && !recorded) throw new DurianInputError('--out', `${dir} holds no study (${STUDY_FILE} is missing); --cell trains a cell of a study prepared by \`durian study --slurm\``);
+  const settings = recorded?.settings ?? invocation.settings;
   mkdirSync(path.join(dir, 'runs'), { recursive: true });
-  const release = acquireLock(dir);
+  const release = cellMode ? () => undefined : acquireLock(dir);
   const started = Date.now();
   let study: StudyFile | null = null;
   let invocationIndex = -1;
   const saveWall = () => {
-    if (!study) return;
+    if (!study || cellMode) return;
     study.invocations[invocationIndex].wallSeconds = (Date.now() - started) / 1000;
     writeStudyFile(dir, study);
   };
   try {
     const existing = readStudyFile(dir);
-    if (existing && canonicalJson(existing.settings) !== canonicalJson(settings)) {
+    if (!cellMode && existing && canonicalJson(existing.settings) !== canonicalJson(settings)) {
       const differences = settingsDifferences(existing.settings, settings);
       throw new DurianInputError(
         '--out',
@@ -206,22 +212,42 @@ export async function runStudy(argv: string[], print: (line: string) => void): P
           `Re-run with the arguments it was made with (see its report.md), or choose another --out`,
       );
     }
-    const cells = studyCells(settings);
-    for (const cell of cells) checkExistingCell(dir, cell);
+    const grid = studyCells(settings);
+    const cells = cellMode ? grid.filter((cell) => cell.name === invocation.cell) : grid;
+    if (cells.length === 0) throw new DurianInputError('--cell', `${dir}'s study has no cell ${JSON.stringify(invocation.cell)} (its cells: ${grid.map((c) => c.name).join(', ')})`);
+    // Cells a Slurm job of this study still holds are neither checked nor submitted again.
+    const held = invocation.slurm ? activeCells(dir) : new Set<string>();
+    for (const cell of cells) if (!held.has(cell.name)) checkExistingCell(dir, cell);
 
     study = existing ?? { format: 'durian-study/1', createdAt: new Date().toISOString(), settings, invocations: [] };
-    study.invocations.push({ command: commandLine(argv), commit: gitCommit(), startedAt: new Date(started).toISOString(), wallSeconds: 0 });
-    invocationIndex = study.invocations.length - 1;
-    writeStudyFile(dir, study);
-    mkdirSync(path.join(dir, 'configs'), { recursive: true });
-    for (const cell of cells) writeFileSync(path.join(dir, 'configs', `${cell.name}.json`), `${JSON.stringify(cell.raw, null, 2)}\n`);
+    if (!cellMode) {
+      study.invocations.push({ command: commandLine(argv), commit: gitCommit(), startedAt: new Date(started).toISOString(), wallSeconds: 0 });
+      invocationIndex = study.invocations.length - 1;
+      writeStudyFile(dir, study);
+      mkdirSync(path.join(dir, 'configs'), { recursive: true });
+      for (const cell of cells) writeFileSync(path.join(dir, 'configs', `${cell.name}.json`), `${JSON.stringify(cell.raw, null, 2)}\n`);
+    }
 
     const states = new Map<string, CellState>(cells.map((cell) => [cell.name, cellState(path.join(dir, 'runs', cell.name), settings.steps)]));
-    const pending = cells.filter((cell) => states.get(cell.name) !== 'complete');
-    const count = (state: CellState) => cells.filter((c) => states.get(c.name) === state).length;
+    const pending = cells.filter((cell) => states.get(cell.name) !== 'complete' && !held.has(cell.name));
+    const count = (state: CellState) => cells.filter((c) => states.get(c.name) === state && !held.has(c.name)).length;
     print(
-      `study ${dir}: ${cells.length} cells of ${settings.steps} steps — ${count('complete')} finished (skipped), ${count('partial')} to resume, ${count('new')} to start`,
+      `study ${dir}: ${cells.length} cells of ${settings.steps} steps — ${count('complete')} finished (skipped), ${count('partial')} to resume, ${count('new')} to start` +
+        (held.size > 0 ? `, ${held.size} queued or running in Slurm (left to it)` : ''),
     );
+    if (invocation.slurm) {
+      if (pending.length === 0) {
+        print(held.size > 0 ? 'nothing to submit: every unfinished cell is queued or running in Slurm (squeue shows them)' : 'nothing to submit: every cell is finished');
+        report(dir, study, print);
+        return 0;
+      }
+      const submission = submitCells(dir, pending, { sbatchArgs: invocation.slurm.sbatchArgs, concurrent: invocation.slurm.concurrent, cacheDir: invocation.cacheDir });
+      print(`submitted Slurm array job ${submission.jobId}: ${pending.length} task${pending.length === 1 ? '' : 's'}, one cell each (logs in ${path.join(dir, 'slurm', 'logs')})`);
+      print(`each task rebuilds ${path.join(dir, 'report.md')} as it finishes; watch with \`squeue -j ${submission.jobId}\`; re-run this command to submit what failed`);
+      return 0;
+    }
+    // A Slurm task waits while a sibling task of the same seed builds the cached base policy.
+    const seedLock = cellMode && pending.length > 0 ? await waitForLock(seedLockFolder(dir, pending[0].seed)) : null;
 
     const failures: string[] = [];
     let interrupted = false;
@@ -302,10 +328,10 @@ export async function runStudy(argv: string[], print: (line: string) => void): P
       } else {
         failures.push(cell.name);
         // Exit code 2: the trainer refused its arguments or config; every other cell would fail the same way.
-        if (result.code === 2) fatalConfig = result.fatal ?? `trainer exit code 2 (see ${path.join(runDir, 'trainer.log')})`;
+        if (result.code === 2) fatalConfig = result.fatal ?? `trainer exit code 2 (see ${path.join(runDir, LOG_FILE)})`;
         const tail = result.stderrTail.trim().split('\n').slice(-8).join('\n    ');
         say(
-          `${tag}: FAILED (trainer exit code ${result.code}${result.fatal ? `: ${result.fatal}` : ''}); see ${path.join(runDir, 'trainer.log')}${tail ? `\n    ${tail}` : ''}`,
+          `${tag}: FAILED (trainer exit code ${result.code}${result.fatal ? `: ${result.fatal}` : ''}); see ${path.join(runDir, LOG_FILE)}${tail ? `\n    ${tail}` : ''}`,
           process.stderr,
         );
       }
@@ -328,6 +354,7 @@ export async function runStudy(argv: string[], print: (line: string) => void): P
             const [{ cell, k }] = queue.splice(index, 1);
             const task: Promise<void> = runCell(cell, k, () => {
               seedReady.add(cell.seed);
+              seedLock?.release();
               wake();
             }).finally(() => {
               active.delete(task);
@@ -340,6 +367,7 @@ export async function runStudy(argv: string[], print: (line: string) => void): P
         await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
+      seedLock?.release();
       process.off('SIGINT', onInterrupt);
       process.off('SIGTERM', onInterrupt);
       // Interrupted: the bar ends where the study stopped, not at its total.
@@ -347,7 +375,17 @@ export async function runStudy(argv: string[], print: (line: string) => void): P
       else progress?.finish();
     }
     saveWall();
-    report(dir, study, print);
+    if (cellMode) {
+      recordTask(dir, cells[0].name, { startedAt: new Date(started).toISOString(), wallSeconds: (Date.now() - started) / 1000, host: os.hostname(), job: `${process.env.SLURM_ARRAY_JOB_ID ?? '-'}_${process.env.SLURM_ARRAY_TASK_ID ?? '-'}` });
+      const reportLock = await waitForLock(reportLockFolder(dir));
+      try {
+        report(dir, study, print);
+      } finally {
+        reportLock.release();
+      }
+    } else {
+      report(dir, study, print);
+    }
     if (interrupted) {
       print(`interrupted after ${formatDuration((Date.now() - started) / 1000)}: re-run the same command to continue`);
       return 130;

@@ -8,9 +8,8 @@ import path from 'node:path';
 import { writeBytesAtomic } from '../../trainer/run/atomic.js';
 import { type ArmSummary, type CellResult, type Comparison, type StudySummary, sensitivityArms } from './results.js';
 import type { StudySettings } from './settings.js';
-import type { Summary } from './stats.js';
+import { EQUIVALENCE_MARGIN, type Summary, type Verdict, movingAverage } from './stats.js';
 import { ESTIMATOR_COLORS, EXTRA_COLORS, type LineSeries, dotChart, lineChart, stackCharts } from './svg.js';
-import { movingAverage } from './stats.js';
 
 export interface StudyMeta {
   /** The command line of the invocation that created the study, then of each later one. */
@@ -83,14 +82,14 @@ function table(rows: string[][]): string {
   return [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
-/** "win" / "loss" / "tie" text of a comparison, with its numbers. */
+/** The verdict of a comparison (better / worse / equivalent / inconclusive) with its effect, CI and p-values. */
 export function comparisonText(c: Comparison): string {
   if (!c.test.possible) return `untestable (${c.test.reason})`;
   const t = c.test;
-  const numbers = `mean difference ${signedPoints(t.meanDiff)} points, 95% CI [${signedPoints(t.ci95[0])}, ${signedPoints(t.ci95[1])}], p = ${pValue(t.p)}, n = ${t.n}${t.note ? `; ${t.note}` : ''}`;
-  if (c.verdict === 'win') return `**win** (${numbers})`;
-  if (c.verdict === 'loss') return `**loss** (${numbers})`;
-  return `tie, no significant difference (${numbers})`;
+  const numbers =
+    `effect ${signedPoints(t.meanDiff)} points, 95% CI [${signedPoints(t.ci95[0])}, ${signedPoints(t.ci95[1])}], ` +
+    `p = ${pValue(t.p)} (Holm ${pValue(c.adjustedP)}), equivalence within ±${(c.margin * 100).toFixed(0)} points p = ${pValue(c.equivalenceP)} (Holm ${pValue(c.adjustedEquivalenceP)}), n = ${t.n}${t.note ? `; ${t.note}` : ''}`;
+  return `**${c.verdict}** (${numbers})`;
 }
 
 function armName(summary: StudySummary, arm: string): string {
@@ -103,12 +102,13 @@ function verdictSection(summary: StudySummary, settings: StudySettings): string[
   if (!settings.estimators.includes('durian')) return [...lines, 'Durian is not among the estimators of this study.', ''];
   if (summary.durianVerdicts.length === 0) return [...lines, 'No baseline has finished cells to compare with yet.', ''];
   lines.push(
-    `Paired two-sided t-test on the final validation accuracy, pairs = the same seed and G (the same base policy, tasks and validation set). ` +
-      `**win**: Durian's mean is higher and p < ${ALPHA}; **loss**: lower and p < ${ALPHA}; otherwise a tie (no significant difference). ` +
-      `Below 2 paired seeds no test is possible.`,
+    `Paired two-sided t-test on the final validation accuracy, pairs = the same seed and G (the same base policy, tasks and validation set), ` +
+      `and a paired equivalence test (TOST) against a margin of ±${(EQUIVALENCE_MARGIN * 100).toFixed(0)} points; both Holm-adjusted over the ${summary.durianVerdicts.length} comparisons of this section. ` +
+      `**better** / **worse**: Holm-adjusted p < ${ALPHA}, by the sign of the effect; **equivalent**: Holm-adjusted equivalence p < ${ALPHA}; ` +
+      `otherwise **inconclusive** (no significant difference is not evidence of no difference). Below 2 paired seeds no test is possible.`,
     '',
   );
-  const tally = { win: [] as string[], tie: [] as string[], loss: [] as string[], untestable: [] as string[] };
+  const tally: Record<Verdict, string[]> = { better: [], worse: [], equivalent: [], inconclusive: [], untestable: [] };
   for (const groupSize of settings.groupSizes) {
     const rows = summary.durianVerdicts.filter((c) => c.groupSize === groupSize);
     if (rows.length === 0) continue;
@@ -121,16 +121,11 @@ function verdictSection(summary: StudySummary, settings: StudySettings): string[
   const total = summary.durianVerdicts.length;
   lines.push('');
   lines.push(
-    `**In short**: of ${total} comparison${total === 1 ? '' : 's'}, Durian wins ${tally.win.length}${tally.win.length ? ` (${tally.win.join(', ')})` : ''}, ` +
-      `ties ${tally.tie.length}${tally.tie.length ? ` (${tally.tie.join(', ')})` : ''}, loses ${tally.loss.length}${tally.loss.length ? ` (${tally.loss.join(', ')})` : ''}` +
-      `${tally.untestable.length ? `, and ${tally.untestable.length} cannot be tested (fewer than 2 paired seeds)` : ''}.`,
+    `**In short**: of ${total} comparison${total === 1 ? '' : 's'}, Durian is better in ${tally.better.length}${tally.better.length ? ` (${tally.better.join(', ')})` : ''}, ` +
+      `worse in ${tally.worse.length}${tally.worse.length ? ` (${tally.worse.join(', ')})` : ''}, equivalent within ±${(EQUIVALENCE_MARGIN * 100).toFixed(0)} points in ${tally.equivalent.length}${tally.equivalent.length ? ` (${tally.equivalent.join(', ')})` : ''}, ` +
+      `and inconclusive in ${tally.inconclusive.length}${tally.inconclusive.length ? ` (${tally.inconclusive.join(', ')})` : ''}` +
+      `${tally.untestable.length ? `; ${tally.untestable.length} cannot be tested (fewer than 2 paired seeds)` : ''}.`,
   );
-  if (total > 1) {
-    lines.push(
-      '',
-      `The p-values are not corrected for multiple comparisons: with ${total} tests at α = ${ALPHA}, about ${(total * ALPHA).toFixed(1)} would come out "significant" by chance if no estimator differed.`,
-    );
-  }
   lines.push('');
   return lines;
 }
@@ -150,7 +145,7 @@ function finalTable(summary: StudySummary, settings: StudySettings, arms: ArmSum
       arm.final.n ? `${f3(arm.final.min)} – ${f3(arm.final.max)}` : '–',
       arm.arm === 'grpo' ? '(baseline)' : t ? signedPoints(t.meanDiff) : '–',
       t && t.possible ? `[${signedPoints(t.ci95[0])}, ${signedPoints(t.ci95[1])}]` : '–',
-      t && t.possible ? pValue(t.p) : '–',
+      t && t.possible && c ? `${pValue(t.p)} (Holm ${pValue(c.adjustedP)})` : '–',
       arm.arm === 'grpo' ? '' : !c ? 'no grpo cells' : c.verdict === 'untestable' ? 'untestable (n < 2)' : c.verdict,
     ]);
   }
@@ -286,7 +281,7 @@ function sensitivitySection(settings: StudySettings, summary: StudySummary): str
     const arm = entry.arm;
     const c1 = arm ? summary.vsGrpo.find((c) => c.arm === arm.arm && c.groupSize === g) : undefined;
     const c2 = arm && !entry.isDefault ? summary.vsDurianDefault.find((c) => c.arm === arm.arm && c.groupSize === g) : undefined;
-    const cells = (c?: Comparison) => (!c ? ['–', '–', '–'] : [signedPoints(c.test.meanDiff), c.test.possible ? pValue(c.test.p) : '–', c.verdict === 'untestable' ? 'untestable (n < 2)' : c.verdict]);
+    const cells = (c?: Comparison) => (!c ? ['–', '–', '–'] : [signedPoints(c.test.meanDiff), c.test.possible ? `${pValue(c.test.p)} (Holm ${pValue(c.adjustedP)})` : '–', c.verdict === 'untestable' ? 'untestable (n < 2)' : c.verdict]);
     rows.push([entry.label, String(arm?.final.n ?? 0), arm ? meanStd(arm.final) : '–', ...cells(c1), ...(entry.isDefault ? ['(reference)', '', ''] : cells(c2))]);
   }
   return [
@@ -308,7 +303,7 @@ function backendsLine(cells: CellResult[]): string {
   const counts = new Map<string, number>();
   for (const cell of cells) for (const b of new Set(cell.backends)) counts.set(b, (counts.get(b) ?? 0) + 1);
   const mixed = cells.filter((c) => new Set(c.backends).size > 1).map((c) => c.name);
-  const text = [...counts.entries()].map(([b, n]) => `${b}: ${n} cell${n === 1 ? '' : 's'}`).join('; ') || 'unknown (no trainer.log yet)';
+  const text = [...counts.entries()].map(([b, n]) => `${b}: ${n} cell${n === 1 ? '' : 's'}`).join('; ') || 'unknown (no meta.json yet: no cell has started)';
   return `${text}${mixed.length ? ` — **mixed backends within ${mixed.join(', ')}** (a resume on another backend is not bit-exact)` : ''}`;
 }
 
@@ -339,7 +334,7 @@ export function renderReport(settings: StudySettings, cells: CellResult[], summa
   lines.push(
     `- Commit: \`${meta.commit}\``,
     `- Machine: ${meta.machine.cpuCount} × ${meta.machine.cpus}, ${meta.machine.memoryGiB} GiB, ${meta.machine.platform}, Node ${meta.machine.node}`,
-    `- Backend (from each run's trainer.log): ${backendsLine(cells)}`,
+    `- Backend (from each run's meta.json): ${backendsLine(cells)}`,
     `- Total wall time: ${durationText(meta.wallSeconds)} over ${meta.invocations} invocation${meta.invocations === 1 ? '' : 's'} (training time of the cells alone: ${durationText(cells.reduce((t, c) => t + (Number.isFinite(c.trainSeconds) ? c.trainSeconds : 0), 0))})`,
     `- Grid: estimators ${settings.estimators.join(', ')}; G ${settings.groupSizes.join(', ')}; seeds ${settings.seeds.join(', ')}; ${settings.steps} steps per cell` +
       (settings.sensitivity.enabled

@@ -1,25 +1,16 @@
 /**
  * Reading a study's cells from their run directories (metrics.jsonl, validation.jsonl, status.json,
- * config.json, trainer.log) and aggregating them: per arm and G the validation curves and final
+ * config.json, meta.json: the protocol's run-folder module) and aggregating them: per arm and G the validation curves and final
  * accuracies over seeds, stability statistics, and paired tests against GRPO and between Durian and
  * every baseline. Everything here is computed from the files; nothing is assumed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { readJsonl } from '../../trainer/run/jsonl.js';
-import { type RunStatus, asRunStatus } from '../../trainer/run/status.js';
+import { CONFIG_FILE, METRIC, METRICS_FILE, METRICS_LINE_FIELDS, type RunStatus, VALIDATION_FILE, parseJsonlText, readRunBackends, readRunStatusRecord } from '../../protocol/index.js';
+import { NODE_RUN_FOLDER } from '../../trainer/run/nodeRunFolder.js';
 import { type CellSpec, type StudySettings, type Variant, armLabel, durianDefaults, sensitivityVariants, studyCells } from './settings.js';
-import { type PairedTest, type Summary, type Verdict, pairedTTest, sampleVariance, summarize, verdictOf } from './stats.js';
+import { EQUIVALENCE_MARGIN, type PairedTest, type Summary, type Verdict, equivalenceP, holmAdjust, pairedTTest, sampleVariance, summarize, verdictOf } from './stats.js';
 
-/** Metric names in metrics.jsonl (verl's) that the study reads. */
-const METRIC = {
-  fracExtreme: 'critic/advantages/frac_abs_gt_2',
-  fracExtremeGrpo: 'critic/advantages_grpo/frac_abs_gt_2',
-  gradNorm: 'actor/grad_norm',
-  kl: 'actor/kl_loss',
-  reward: 'reward/mean',
-  zeroStd: 'frac_reward_zero_std',
-} as const;
 
 export type CellState = 'complete' | 'partial' | 'new';
 
@@ -67,14 +58,14 @@ export interface CellResult {
   stability: CellStability | null;
   /** Training time of the run (metrics' elapsedMs at the last step; set-up not included). */
   trainSeconds: number;
-  /** Backends named in the run's trainer.log (one per start of the trainer). */
+  /** The backend of each start of the trainer on the run (its meta.json), oldest first. */
   backends: string[];
   series?: StepSeries;
 }
 
-/** The records of a run's JSONL file that carry a step (a torn last line is not read: readJsonl skips it). */
+/** The records of a run's JSONL file that carry a step (a torn last line is not read). */
 function readJsonlFile(file: string): Record<string, unknown>[] {
-  return readJsonl(file).records.filter(
+  return parseJsonlText(NODE_RUN_FOLDER.readText(file) ?? '').records.filter(
     (value): value is Record<string, unknown> => value !== null && typeof value === 'object' && typeof (value as { step?: unknown }).step === 'number',
   );
 }
@@ -91,34 +82,18 @@ function num(value: unknown): number {
 }
 
 export function readStatus(runDir: string): RunStatus | null {
-  try {
-    return asRunStatus(JSON.parse(readFileSync(path.join(runDir, 'status.json'), 'utf8')));
-  } catch {
-    return null;
-  }
+  return readRunStatusRecord(NODE_RUN_FOLDER, runDir);
 }
 
 /** complete: status completed at exactly `steps` with its final validation; new: no config.json yet; else partial. */
 export function cellState(runDir: string, steps: number): CellState {
-  if (!existsSync(path.join(runDir, 'config.json'))) return 'new';
+  if (!existsSync(path.join(runDir, CONFIG_FILE))) return 'new';
   const status = readStatus(runDir);
   if (status && status.state === 'completed' && status.step === steps) {
-    const validation = readJsonlFile(path.join(runDir, 'validation.jsonl'));
+    const validation = readJsonlFile(path.join(runDir, VALIDATION_FILE));
     if (validation.some((v) => v.step === steps)) return 'complete';
   }
   return 'partial';
-}
-
-function backendsOf(runDir: string): string[] {
-  const file = path.join(runDir, 'trainer.log');
-  if (!existsSync(file)) return [];
-  const found: string[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    // `<time> INFO  backend wasm (CPU (wasm, SIMD, 1 thread)); tried ...`: the device may hold parentheses.
-    const match = / INFO {2}backend (\S+) \((.*)\); tried /.exec(line);
-    if (match) found.push(`${match[1]} (${match[2]})`);
-  }
-  return found;
 }
 
 function mean(values: number[]): number {
@@ -129,17 +104,17 @@ function readCell(studyDir: string, cell: CellSpec, steps: number, withSeries = 
   const runDir = path.join(studyDir, 'runs', cell.name);
   const state = cellState(runDir, steps);
   const status = readStatus(runDir);
-  const validation = [...lastPerStep(readJsonlFile(path.join(runDir, 'validation.jsonl'))).values()].map((v) => ({ step: v.step as number, accuracy: num(v.accuracy) }));
-  const metrics = [...lastPerStep(readJsonlFile(path.join(runDir, 'metrics.jsonl'))).values()].filter((m) => (m.step as number) <= steps);
+  const validation = [...lastPerStep(readJsonlFile(path.join(runDir, VALIDATION_FILE))).values()].map((v) => ({ step: v.step as number, accuracy: num(v.accuracy) }));
+  const metrics = [...lastPerStep(readJsonlFile(path.join(runDir, METRICS_FILE))).values()].filter((m) => (m.step as number) <= steps);
   const column = (key: string) => metrics.map((m) => num(m[key]));
   const series: StepSeries = {
     step: metrics.map((m) => m.step as number),
-    fracExtreme: column(METRIC.fracExtreme),
-    fracExtremeGrpo: column(METRIC.fracExtremeGrpo),
+    fracExtreme: column(METRIC.advantagesFracExtreme),
+    fracExtremeGrpo: column(METRIC.advantagesGrpoFracExtreme),
     gradNorm: column(METRIC.gradNorm),
-    kl: column(METRIC.kl),
-    reward: column(METRIC.reward),
-    zeroStd: column(METRIC.zeroStd),
+    kl: column(METRIC.klLoss),
+    reward: column(METRIC.rewardMean),
+    zeroStd: column(METRIC.fracRewardZeroStd),
   };
   const tail = Math.max(1, Math.ceil(metrics.length / 10));
   const stability: CellStability | null =
@@ -171,8 +146,8 @@ function readCell(studyDir: string, cell: CellSpec, steps: number, withSeries = 
     initialAccuracy: at(0),
     finalAccuracy: state === 'complete' ? at(steps) : Number.NaN,
     stability: state === 'complete' ? stability : null,
-    trainSeconds: last ? num(last.elapsedMs) / 1000 : Number.NaN,
-    backends: backendsOf(runDir),
+    trainSeconds: last ? num(last[METRICS_LINE_FIELDS.elapsedMs]) / 1000 : Number.NaN,
+    backends: readRunBackends(NODE_RUN_FOLDER, runDir),
     ...(withSeries ? { series } : {}),
   };
 }
@@ -199,6 +174,14 @@ export interface Comparison {
   groupSize: number;
   seeds: number[];
   test: PairedTest;
+  /** TOST p-value of |difference| < margin (fraction of accuracy), before the family's adjustment. */
+  equivalenceP: number;
+  margin: number;
+  /** Holm-adjusted p-values over the comparison's family (see summarizeStudy); NaN when untestable. */
+  adjustedP: number;
+  adjustedEquivalenceP: number;
+  /** How many testable comparisons the family held when adjusted. */
+  familySize: number;
   verdict: Verdict;
 }
 
@@ -240,13 +223,26 @@ export interface StudySummary {
   total: number;
 }
 
-export function compare(a: ArmSummary, b: ArmSummary, alpha = 0.05): Comparison {
+/** One paired comparison, unadjusted: `adjustFamily` sets the Holm-adjusted p-values and the verdict. */
+export function compare(a: ArmSummary, b: ArmSummary, margin = EQUIVALENCE_MARGIN): Comparison {
   const seeds = a.seeds.filter((s) => b.seeds.includes(s));
   const test = pairedTTest(
     seeds.map((s) => a.finalBySeed[s]),
     seeds.map((s) => b.finalBySeed[s]),
   );
-  return { arm: a.arm, against: b.arm, groupSize: a.groupSize, seeds, test, verdict: verdictOf(test, alpha) };
+  return { arm: a.arm, against: b.arm, groupSize: a.groupSize, seeds, test, equivalenceP: equivalenceP(test, margin), margin, adjustedP: Number.NaN, adjustedEquivalenceP: Number.NaN, familySize: 0, verdict: 'untestable' };
+}
+
+/**
+ * Holm over one family of comparisons (the difference tests and, separately, the equivalence tests), then
+ * each comparison's verdict from its adjusted p-values.
+ */
+export function adjustFamily(family: Comparison[], alpha = 0.05): Comparison[] {
+  const raw = family.map((c) => (c.test.possible ? c.test.p : Number.NaN));
+  const adjusted = holmAdjust(raw);
+  const adjustedEquivalence = holmAdjust(family.map((c) => c.equivalenceP));
+  const size = raw.filter(Number.isFinite).length;
+  return family.map((c, i) => ({ ...c, adjustedP: adjusted[i], adjustedEquivalenceP: adjustedEquivalence[i], familySize: size, verdict: verdictOf(c.test, adjusted[i], adjustedEquivalence[i], alpha) }));
 }
 
 function meanSeries(cells: CellResult[]): ArmSummary['meanSeries'] {
@@ -308,10 +304,10 @@ export function summarizeStudy(settings: StudySettings, cells: CellResult[], alp
   const vsDurianDefault: Comparison[] = [];
   for (const arm of arms) {
     const grpo = find('grpo', arm.groupSize);
-    if (grpo && arm.arm !== 'grpo') vsGrpo.push(compare(arm, grpo, alpha));
+    if (grpo && arm.arm !== 'grpo') vsGrpo.push(compare(arm, grpo));
     if (arm.variant.kind !== 'main') {
       const durian = find('durian', arm.groupSize);
-      if (durian) vsDurianDefault.push(compare(arm, durian, alpha));
+      if (durian) vsDurianDefault.push(compare(arm, durian));
     }
   }
   for (const groupSize of settings.groupSizes) {
@@ -319,10 +315,17 @@ export function summarizeStudy(settings: StudySettings, cells: CellResult[], alp
     if (!durian) continue;
     for (const estimator of settings.estimators) {
       const other = find(estimator, groupSize);
-      if (other && estimator !== 'durian') durianVerdicts.push(compare(durian, other, alpha));
+      if (other && estimator !== 'durian') durianVerdicts.push(compare(durian, other));
     }
   }
-  return { arms, vsGrpo, durianVerdicts, vsDurianDefault, complete: cells.filter((c) => c.state === 'complete').length, total: cells.length };
+  // Three families, each Holm-adjusted on its own: Durian against the baselines (the study's question), every
+  // arm against grpo, and the sensitivity variants against Durian's default.
+  return {
+    arms,
+    vsGrpo: adjustFamily(vsGrpo, alpha),
+    durianVerdicts: adjustFamily(durianVerdicts, alpha),
+    vsDurianDefault: adjustFamily(vsDurianDefault, alpha),
+    complete: cells.filter((c) => c.state === 'complete').length, total: cells.length };
 }
 
 /** The sensitivity arms in sweep order, with Durian's default point first. */

@@ -35,10 +35,16 @@ interrupted one from its checkpoint; Ctrl+C stops after the current step (Ctrl+C
                            (default 0.1,0.2,0.7;1,0,0;0.2,0.3,0.5;0.1,0.7,0.2)
   --sensitivity-bins LIST  reasoning bins b, or none (default 4,12,16; each <= batch size / 2)
   --jobs N                 cells trained at once (default 1; each trainer's update runs on one thread,
-                           so 2 on a 2-core machine can finish sooner; timings then share the CPU)
+                           so 2 on a 2-core machine can finish sooner; timings then share the CPU);
+                           with --slurm: array tasks running at once (default: as Slurm schedules them)
   --out DIR                the study folder (default ./study)
   --cache-dir D            base-policy and feature cache (default $DURIAN_CACHE_DIR or ~/.cache/durian-rl)
   --report-only            rewrite report.md, results.json and the plots from DIR without training
+  --slurm                  submit the unfinished cells as one Slurm array job (one task per cell) instead
+                           of training here; each task rebuilds the report as it finishes; re-run to
+                           submit what is neither finished nor still queued/running (see DIR/slurm/)
+  --sbatch-arg ARG         an extra sbatch argument for --slurm, repeatable (e.g. --sbatch-arg=--time=4:00:00)
+  --cell NAME              train one cell of the study in DIR (what each Slurm array task runs)
   --help                   this text
 
 Cells whose settings (steps, config, grid) differ from those recorded in DIR/study.json are refused
@@ -62,6 +68,9 @@ const STUDY_OPTIONS = {
   jobs: { type: 'string' },
   'cache-dir': { type: 'string' },
   'report-only': { type: 'boolean' },
+  slurm: { type: 'boolean' },
+  'sbatch-arg': { type: 'string', multiple: true },
+  cell: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -85,6 +94,10 @@ export interface StudyInvocation {
   /** Cells trained at once (not part of the settings: it changes no result). */
   jobs: number;
   cacheDir?: string;
+  /** Submit the cells to Slurm (extra sbatch arguments) instead of training them here. */
+  slurm?: { sbatchArgs: string[]; concurrent: number };
+  /** Train this one cell of the study recorded in `out` (a Slurm array task). */
+  cell?: string;
   settings: StudySettings;
   /** Things worth telling the user (ignored config fields). */
   notes: string[];
@@ -229,6 +242,13 @@ export function parseStudyInvocation(argv: string[]): StudyInvocation {
     if (extra.length > 0) fail('--report-only', `takes only --out (the settings come from DIR/study.json), got --${extra[0]}`);
     return { help: false, reportOnly: true, out, jobs, settings: emptySettings(), notes };
   }
+  if (values.cell !== undefined) {
+    const extra = Object.keys(values).filter((k) => !['cell', 'out', 'cache-dir'].includes(k));
+    if (extra.length > 0) fail('--cell', `takes only --out and --cache-dir (the settings come from DIR/study.json), got --${extra[0]}`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(values.cell)) fail('--cell', `${JSON.stringify(values.cell)} is not a cell name (see DIR/configs/)`);
+    return { help: false, reportOnly: false, out, jobs, cacheDir, cell: values.cell, settings: emptySettings(), notes };
+  }
+  if (values['sbatch-arg'] !== undefined && !values.slurm) fail('--sbatch-arg', 'is for --slurm only');
 
   const fromFlags = new Set<string>();
   const raw: Record<string, unknown> = values.config ? readConfigFile(values.config) : {};
@@ -324,7 +344,8 @@ export function parseStudyInvocation(argv: string[]): StudyInvocation {
   const settings = settingsFromConfig(raw, estimators, seeds, groupSizes, steps, { enabled, groupSize: sensitivityG, weights, reasoningBins: bins }, fromFlags, commonEstimatorOptions);
   // Every cell's config is validated now, so that a bad value fails before the first run.
   studyCells(settings, fromFlags);
-  return { help: false, reportOnly: false, out, jobs, cacheDir, settings, notes };
+  const slurm = values.slurm ? { sbatchArgs: values['sbatch-arg'] ?? [], concurrent: values.jobs === undefined ? 0 : jobs } : undefined;
+  return { help: false, reportOnly: false, out, jobs, cacheDir, slurm, settings, notes };
 }
 
 function settingsFromConfig(

@@ -179,14 +179,48 @@ export function pairedTTest(a: readonly number[], b: readonly number[], confiden
   return { possible: true, n, meanDiff, sdDiff, t, df, p: studentTTwoSidedP(t, df), ci95: [meanDiff - tCrit * se, meanDiff + tCrit * se] };
 }
 
-export type Verdict = 'win' | 'loss' | 'tie' | 'untestable';
+/**
+ * A pre-registered comparison's verdict: **better** / **worse** when the Holm-adjusted two-sided p is below alpha
+ * (sign of the mean difference); **equivalent** when the Holm-adjusted equivalence p (TOST against +-margin) is
+ * below alpha; **inconclusive** otherwise (no significant difference is NOT a tie); untestable below 2 pairs.
+ */
+export type Verdict = 'better' | 'worse' | 'equivalent' | 'inconclusive' | 'untestable';
 
-/** win: mean difference > 0 and p < alpha; loss: < 0 and p < alpha; tie otherwise; untestable below 2 pairs. */
-export function verdictOf(test: PairedTest, alpha = 0.05): Verdict {
+/** The equivalence margin of the study's comparisons: +-2 points of accuracy (a fraction). */
+export const EQUIVALENCE_MARGIN = 0.02;
+
+/**
+ * Two one-sided tests (TOST) of |mean difference| < margin: the larger of the two one-sided p-values
+ * (H0: diff <= -margin, H0: diff >= +margin). Zero-variance differences: 0 inside the margin, 1 outside.
+ */
+export function equivalenceP(test: PairedTest, margin: number): number {
+  if (!test.possible) return Number.NaN;
+  if (test.sdDiff === 0) return Math.abs(test.meanDiff) < margin ? 0 : 1;
+  const se = test.sdDiff / Math.sqrt(test.n);
+  const lower = 1 - studentTCdf((test.meanDiff + margin) / se, test.df);
+  const upper = studentTCdf((test.meanDiff - margin) / se, test.df);
+  return Math.max(lower, upper);
+}
+
+/** Holm's step-down adjustment of a family of p-values (NaN entries stay NaN and do not count in the family). */
+export function holmAdjust(pValues: readonly number[]): number[] {
+  const order = pValues.map((p, i) => [p, i] as const).filter(([p]) => Number.isFinite(p)).sort((a, b) => a[0] - b[0]);
+  const adjusted = pValues.map(() => Number.NaN);
+  let running = 0;
+  order.forEach(([p, i], rank) => {
+    running = Math.max(running, Math.min(1, (order.length - rank) * p));
+    adjusted[i] = running;
+  });
+  return adjusted;
+}
+
+/** The verdict from Holm-adjusted p-values (difference and equivalence) of one comparison. */
+export function verdictOf(test: PairedTest, adjustedP: number, adjustedEquivalenceP: number, alpha = 0.05): Verdict {
   if (!test.possible) return 'untestable';
-  if (test.p < alpha && test.meanDiff > 0) return 'win';
-  if (test.p < alpha && test.meanDiff < 0) return 'loss';
-  return 'tie';
+  if (adjustedP < alpha && test.meanDiff > 0) return 'better';
+  if (adjustedP < alpha && test.meanDiff < 0) return 'worse';
+  if (adjustedEquivalenceP < alpha) return 'equivalent';
+  return 'inconclusive';
 }
 
 /** Centred moving average over a window of `window` points (shrinking at the ends); NaNs skipped. */

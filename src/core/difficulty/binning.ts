@@ -65,7 +65,9 @@ export function perceptualBuckets(visualEntropy: ArrayLike<number>): Int32Array 
   return quarters.map((q) => (q === 0 ? 0 : q === 3 ? 2 : 1));
 }
 
-/** Effective number of reasoning bins: b capped so every bin holds at least minPromptsPerBin prompts. */
-export function effectiveReasoningBins(prompts: number, reasoningBins: number, minPromptsPerBin: number): number {
-  return Math.max(1, Math.min(reasoningBins, Math.floor(prompts / minPromptsPerBin)));
+/** Effective number of reasoning bins: b (raised so no bin holds more than maxPromptsPerBin prompts, when > 0) capped so every bin holds at least minPromptsPerBin prompts. */
+export function effectiveReasoningBins(prompts: number, reasoningBins: number, minPromptsPerBin: number, maxPromptsPerBin = 0): number {
+  // maxPromptsPerBin raises b until no bin holds more than that many prompts (0: no cap); minPromptsPerBin wins.
+  const wanted = maxPromptsPerBin > 0 ? Math.max(reasoningBins, Math.ceil(prompts / maxPromptsPerBin)) : reasoningBins;
+  return Math.max(1, Math.min(wanted, Math.floor(prompts / minPromptsPerBin)));
 }

@@ -13,6 +13,8 @@ export interface DurianOptions {
   weights: number[];
   reasoningBins: number;
   minPromptsPerBin: number;
+  /** Raises b so no reasoning bin holds more than this many prompts; 0: no cap. */
+  maxPromptsPerBin: number;
   poolZeroVariance: boolean;
   confidence: ConfidenceMode;
 }
@@ -131,6 +133,11 @@ export const durian: Estimator<DurianOptions> = {
     ),
     reasoningBins: numberOption('b: equal-frequency confidence bins (paper plateau 12-16).', 12, { min: 1, max: 4096, integer: true }),
     minPromptsPerBin: numberOption('Caps b so every reasoning bin holds at least this many prompts.', 2, { min: 1, max: 1024, integer: true }),
+    maxPromptsPerBin: numberOption(
+      'Raises b so no reasoning bin holds more than this many prompts (bins then stay fine-grained as the batch grows); 0: no cap. minPromptsPerBin wins when both cannot hold.',
+      0,
+      { min: 0, max: 1024, integer: true },
+    ),
     poolZeroVariance: booleanOption("Whether all-same prompts' rewards enter the pooled stds (the paper's literal pooling).", true),
     confidence: choiceOption("A prompt's confidence: mean or sum of its rollouts' mean token log-probs.", 'mean', ['mean', 'sum'] as const),
   },
@@ -151,7 +158,7 @@ export const durian: Estimator<DurianOptions> = {
     }
 
     const perceptualOf = perceptualBuckets(entropyOf);
-    const bins = effectiveReasoningBins(prompts, options.reasoningBins, options.minPromptsPerBin);
+    const bins = effectiveReasoningBins(prompts, options.reasoningBins, options.minPromptsPerBin, options.maxPromptsPerBin);
     const reasoningOf = rankBins(confidenceOf, bins);
     const perceptualPool = pooledStds(batch, stats, perceptualOf, 3, options.poolZeroVariance);
     const reasoningPool = pooledStds(batch, stats, reasoningOf, bins, options.poolZeroVariance);

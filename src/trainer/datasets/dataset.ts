@@ -42,6 +42,13 @@ export interface DatasetOptions extends DatasetFieldOptions {
   maxMegapixels?: number;
   /** Largest total of one row's images, in megapixels (default DEFAULT_MEGAPIXELS_IN_FLIGHT, 100). */
   maxMegapixelsInFlight?: number;
+  /**
+   * Other fields each row carries in `extra` (e.g. a split column, difficulty levels): a list, or a choice
+   * among the file's fields (Parquet columns; the first record's keys in JSON).
+   */
+  extraFields?: readonly string[] | ((fields: readonly string[]) => readonly string[]);
+  /** Keep embedded images' encoded bytes in `bytes` (default false), e.g. to write them out later. */
+  keepEmbeddedBytes?: boolean;
 }
 
 export const DEFAULT_FIELDS: Required<DatasetFieldOptions> = { imageField: 'images', problemField: 'problem', answerField: 'answer', idField: 'id' };
@@ -58,6 +65,8 @@ export interface DatasetImage {
   channels: 1 | 3 | 4;
   /** 8-bit pixels, row-major, channel-last (absent with keepPixels: false). */
   data?: Uint8Array;
+  /** An embedded image's encoded bytes (PNG / JPEG), with keepEmbeddedBytes. */
+  bytes?: Uint8Array;
 }
 
 export interface DatasetRow {
@@ -68,6 +77,8 @@ export interface DatasetRow {
   problem: string;
   answer: string;
   images: DatasetImage[];
+  /** The row's values of the `extraFields` it has. */
+  extra?: Record<string, unknown>;
 }
 
 export interface SkippedRow {
@@ -93,6 +104,8 @@ export interface OpenedDataset {
   file: string;
   format: DatasetFormat;
   total: number;
+  /** Column names (Parquet) or the keys of the first record (JSON), for error messages. */
+  fields: string[];
   /** Rows and skipped rows in file order, decoded one at a time. */
   items(): AsyncGenerator<DatasetItem>;
 }
@@ -189,6 +202,7 @@ function imageRefs(value: unknown, field: string, root: string): ImageRef[] {
 
 interface ImageLimits {
   keepPixels: boolean;
+  keepEmbeddedBytes: boolean;
   maxMegapixels: number;
   maxMegapixelsInFlight: number;
   /** The image folder with symlinks resolved: an image file's real path must lie inside it. */
@@ -244,6 +258,7 @@ function decodeRowImage({ ref, bytes }: ImageBytes, limits: ImageLimits): Datase
   const image: DatasetImage = { source: ref.source, embedded: ref.file === undefined, format: decoded.format, width: decoded.width, height: decoded.height, channels: decoded.channels };
   if (ref.file) image.file = ref.file;
   if (limits.keepPixels) image.data = decoded.data;
+  if (limits.keepEmbeddedBytes && ref.file === undefined) image.bytes = bytes;
   return image;
 }
 
@@ -262,7 +277,17 @@ export async function openDataset(file: string, options: DatasetOptions = {}): P
   const fields = { ...DEFAULT_FIELDS, ...dropUndefined(options) };
   const datasetFile = path.resolve(file);
   const root = path.resolve(options.imageDir ?? path.dirname(datasetFile));
-  const source = await openRecords(datasetFile, { format: options.format, columns: [fields.imageField, fields.problemField, fields.answerField, fields.idField] });
+  const own = [fields.imageField, fields.problemField, fields.answerField, fields.idField];
+  const extraFields = options.extraFields;
+  let extras: readonly string[] = typeof extraFields === 'function' ? [] : (extraFields ?? []);
+  const source = await openRecords(datasetFile, {
+    format: options.format,
+    columns: (available) => {
+      if (typeof extraFields === 'function') extras = extraFields(available);
+      return [...own, ...extras];
+    },
+  });
+  if (typeof extraFields === 'function' && source.format !== 'parquet') extras = extraFields(source.fields);
   if (source.format === 'parquet') {
     const missing = [fields.imageField, fields.problemField, fields.answerField].filter((name) => !source.fields.includes(name));
     if (missing.length > 0) {
@@ -271,6 +296,7 @@ export async function openDataset(file: string, options: DatasetOptions = {}): P
   }
   const limits: ImageLimits = {
     keepPixels: options.keepPixels ?? true,
+    keepEmbeddedBytes: options.keepEmbeddedBytes ?? false,
     maxMegapixels: positiveLimit(options.maxMegapixels, MAX_IMAGE_MEGAPIXELS, 'maxMegapixels'),
     maxMegapixelsInFlight: positiveLimit(options.maxMegapixelsInFlight, DEFAULT_MEGAPIXELS_IN_FLIGHT, 'maxMegapixelsInFlight'),
     realRoot: realFolder(root),
@@ -279,6 +305,7 @@ export async function openDataset(file: string, options: DatasetOptions = {}): P
     file: datasetFile,
     format: source.format,
     total: source.total,
+    fields: source.fields,
     async *items() {
       for await (const raw of source.records()) {
         const at = { row: raw.row, ...(raw.line !== undefined ? { line: raw.line } : {}) };
@@ -287,7 +314,7 @@ export async function openDataset(file: string, options: DatasetOptions = {}): P
           continue;
         }
         try {
-          yield { kind: 'row', row: { ...at, ...checkRecord(raw.record, fields, root, limits) } };
+          yield { kind: 'row', row: { ...at, ...checkRecord(raw.record, fields, root, limits), ...extraValues(raw.record, extras) } };
         } catch (error) {
           if (!(error instanceof RowProblem)) throw error;
           const hint = error.message.startsWith('missing image: no field') && source.fields.length > 0 ? ` (fields: ${source.fields.join(', ')})` : '';
@@ -309,6 +336,11 @@ function checkRecord(record: Record<string, unknown>, fields: Required<DatasetFi
   const images = loadRowImages(imageRefs(record[fields.imageField], fields.imageField, root), limits);
   const id = text(record[fields.idField]);
   return { ...(id !== undefined && id !== '' ? { id } : {}), problem, answer, images };
+}
+
+function extraValues(record: Record<string, unknown>, extras: readonly string[]): { extra?: Record<string, unknown> } {
+  const present = extras.filter((name) => Object.hasOwn(record, name));
+  return present.length > 0 ? { extra: Object.fromEntries(present.map((name) => [name, record[name]])) } : {};
 }
 
 function positiveLimit(value: number | undefined, fallback: number, name: string): number {

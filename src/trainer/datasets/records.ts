@@ -177,7 +177,7 @@ interface RowGroupSpan {
   rows: number;
 }
 
-async function parquetSource(file: string, wanted: readonly string[]): Promise<RecordSource> {
+async function parquetSource(file: string, wanted: ColumnChoice): Promise<RecordSource> {
   // hyparquet is an ES module: loaded on first use (and bundled by esbuild).
   const hyparquet = await import('hyparquet');
   // Read through an AsyncBuffer: only the footer and the wanted columns' pages are read from disk.
@@ -191,7 +191,8 @@ async function parquetSource(file: string, wanted: readonly string[]): Promise<R
     footer.close();
   }
   const fields = hyparquet.parquetSchema(metadata).children.map((child) => child.element.name);
-  const columns = wanted.filter((name) => fields.includes(name));
+  const wantedNames = typeof wanted === 'function' ? wanted(fields) : wanted;
+  const columns = [...new Set(wantedNames)].filter((name) => fields.includes(name));
   // The footer's num_rows is not trusted (a forged one made the reader loop for ever, or report rows that
   // are not there as skipped): each row group counts as the rows its column chunks hold values for.
   const groups: RowGroupSpan[] = [];
@@ -237,11 +238,14 @@ async function parquetSource(file: string, wanted: readonly string[]): Promise<R
   };
 }
 
+/** Columns Parquet reads: a list, or a choice among the file's columns. */
+export type ColumnChoice = readonly string[] | ((fields: readonly string[]) => readonly string[]);
+
 /**
  * Opens a dataset file's records. `columns` limits what Parquet reads (the fields the loader uses); JSON
  * formats always hold every field.
  */
-export async function openRecords(file: string, options: { format?: DatasetFormat; columns?: readonly string[] } = {}): Promise<RecordSource> {
+export async function openRecords(file: string, options: { format?: DatasetFormat; columns?: ColumnChoice } = {}): Promise<RecordSource> {
   const format = formatOf(file, options.format);
   if (format === 'json') return jsonSource(file);
   if (format === 'jsonl') return jsonlSource(file);

@@ -4,6 +4,7 @@
  * and updates (one GRPO trainStep with KL, tfjs) in samples/s, for P prompts x G samples. Uses the backend
  * already selected. Medians over `repeats` timed runs after `warmup` untimed ones.
  */
+import { median } from '../../core/index.js';
 import { Rng } from '../rng.js';
 import { PolicyModel } from './model.js';
 import { PolicySampler, repeatPrompts } from './sampler.js';
@@ -32,13 +33,9 @@ export interface PolicyBenchResult {
   updateSamplesPerSecond: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
-async function timed(run: () => unknown, warmup: number, repeats: number): Promise<number> {
+/** Median milliseconds of `repeats` timed runs after `warmup` untimed ones. */
+export async function timed(run: () => unknown, warmup: number, repeats: number): Promise<number> {
   for (let i = 0; i < warmup; i++) await run();
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {

@@ -1,24 +1,13 @@
 import { QUESTION_VOCAB, numberTokenId } from '../tasks/vocab.js';
+import type { PolicyShape } from './policy.js';
 
 /**
- * Sizes of the policy model (one typed config with defaults). The vocabularies come from the task suite;
- * the rest sets the capacity. Token id 0 is padding in both vocabularies; the decoder's input id 0 doubles
- * as BOS (it never appears as a real previous token), and its output never produces 0.
+ * Sizes of the counting policy's model (one typed config with defaults): the task source's PolicyShape
+ * (vocabularies, lengths, patch features) and the capacity. Token id 0 is padding in both vocabularies;
+ * the decoder's input id 0 doubles as BOS (it never appears as a real previous token), and its output
+ * never produces 0.
  */
-export interface PolicyConfig {
-  /** Question token ids are 0..questionVocabSize-1 (0 = pad). */
-  questionVocabSize: number;
-  /** Response token ids are 0..responseVocabSize-1 (0 = pad, never sampled). */
-  responseVocabSize: number;
-  /** The response token that ends a response (it is part of the response and has a log-prob). */
-  eosToken: number;
-  /** Longest question in tokens (position-aware embedding size depends on it). */
-  maxQuestionLength: number;
-  /** Longest response in tokens, EOS included. */
-  maxResponseLength: number;
-  /** Patches per image and features per patch, from the frozen encoder. */
-  patchCount: number;
-  patchDim: number;
+export interface PolicyConfig extends PolicyShape {
   /** Width of the question code and the GRU state. */
   hiddenSize: number;
   /**
@@ -28,8 +17,6 @@ export interface PolicyConfig {
    * A result slot adds the term counts with signed weights read from the clauses' words (plus / minus / than).
    */
   sumSlots: number;
-  /** Unused (kept for config compatibility); must be 0. */
-  softmaxSlots: number;
   /**
    * Number tokens the count pointer can write: the tokens numberToken .. numberToken + countLevels - 1
    * stand for 0 .. countLevels - 1 (clipped to the vocabulary).
@@ -50,7 +37,6 @@ const DEFAULT_POLICY_CONFIG: Readonly<Omit<PolicyConfig, 'questionVocabSize' | '
   patchDim: 32,
   hiddenSize: 64,
   sumSlots: 3,
-  softmaxSlots: 0,
   countLevels: 16,
   numberToken: numberTokenId(0),
   separatorTokens: Object.freeze(['plus', 'minus', 'than'].map((word) => QUESTION_VOCAB.indexOf(word))),
@@ -75,7 +61,6 @@ export function resolvePolicyConfig(input: PolicyConfigInput): PolicyConfig {
     positiveInteger(config, key);
   }
   positiveInteger(config, 'sumSlots', 2);
-  if (config.softmaxSlots !== 0) throw new RangeError(`policy config: softmaxSlots must be 0 (no softmax slots in this model), got ${config.softmaxSlots}`);
   positiveInteger(config, 'numberToken');
   if (!Array.isArray(config.separatorTokens) || !config.separatorTokens.every((id) => Number.isInteger(id))) {
     throw new RangeError('policy config: separatorTokens must be an array of token ids');

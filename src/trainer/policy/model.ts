@@ -15,6 +15,17 @@ export interface LogProbsResult {
   entropies: Float32Array;
 }
 
+/** A policy's forward pass (no gradient) read back as per-token log-probs and entropies; its tensors freed. */
+export function scoredTokens(statistics: () => { tokenLogprobs: tf.Tensor; entropies: tf.Tensor }): LogProbsResult {
+  const [logprobs, entropies] = tf.tidy(() => {
+    const stats = statistics();
+    return [stats.tokenLogprobs, stats.entropies];
+  });
+  const result = { tokenLogprobs: new Float32Array(logprobs.dataSync()), entropies: new Float32Array(entropies.dataSync()) };
+  tf.dispose([logprobs, entropies]);
+  return result;
+}
+
 export class PolicyModel {
   readonly config: PolicyConfig;
   readonly parameters: PolicyParameters;
@@ -45,13 +56,7 @@ export class PolicyModel {
   logProbs(batch: PolicyBatch, options: { temperature?: number } = {}): LogProbsResult {
     const tensors = batchTensors(batch, this.config);
     try {
-      const [logprobs, entropies] = tf.tidy(() => {
-        const stats = tokenStatistics(this.tensors, this.config, tensors, options.temperature ?? 1);
-        return [stats.tokenLogprobs, stats.entropies];
-      });
-      const result = { tokenLogprobs: new Float32Array(logprobs.dataSync()), entropies: new Float32Array(entropies.dataSync()) };
-      tf.dispose([logprobs, entropies]);
-      return result;
+      return scoredTokens(() => tokenStatistics(this.tensors, this.config, tensors, options.temperature ?? 1));
     } finally {
       disposeBatchTensors(tensors);
     }

@@ -11,6 +11,7 @@ import { questionFeatures } from './batch.js';
 import { type PolicyConfig, outputSize, pointerSlots, questionFeatureSize } from './config.js';
 import { PREFIX_PARAMETERS, STEP_PARAMETERS, buildPrefixGraph, buildStepGraph } from './onnxGraphs.js';
 import { type Weights, checkWeights, parameterSpecs } from './parameters.js';
+import { sampleToken } from './tokenDraw.js';
 
 export interface SamplePrompts {
   /** Patch features, float32 [P, patchCount, patchDim]. */
@@ -57,6 +58,33 @@ export function repeatPrompts(prompts: number, samplesPerPrompt: number): Int32A
   return out;
 }
 
+/** onnxruntime session options shared by every policy's sampler (`threads`: intra-op threads, default 1). */
+export function samplerSessionOptions(threads: number | undefined): ort.InferenceSession.SessionOptions {
+  return { intraOpNumThreads: threads ?? 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+}
+
+/** The sampling temperature (default 1) and response length (default the policy's maximum), checked. */
+export function sampleLength(options: SampleOptions, maxResponseLength: number): { temperature: number; maxTokens: number } {
+  const temperature = options.temperature ?? 1;
+  if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
+  const maxTokens = options.maxTokens ?? maxResponseLength;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > maxResponseLength) {
+    throw new RangeError(`maxTokens must be 1..${maxResponseLength}, got ${maxTokens}`);
+  }
+  return { temperature, maxTokens };
+}
+
+/** Mean token log-prob of each sequence over its own tokens (0 for an empty one); rows of `maxTokens`. */
+export function meanSequenceLogprobs(tokenLogprobs: Float32Array, lengths: Int32Array, maxTokens: number): Float64Array {
+  const means = new Float64Array(lengths.length);
+  for (let s = 0; s < lengths.length; s++) {
+    let sum = 0;
+    for (let t = 0; t < lengths[s]; t++) sum += tokenLogprobs[s * maxTokens + t];
+    means[s] = lengths[s] > 0 ? sum / lengths[s] : 0;
+  }
+  return means;
+}
+
 export interface SamplerOptions {
   /** onnxruntime intra-op threads (default 1: the graphs are small, so threads mostly add overhead). */
   threads?: number;
@@ -71,12 +99,7 @@ export class PolicySampler {
 
   /** Builds both graphs and opens their sessions (once per run). */
   static async create(config: PolicyConfig, options: SamplerOptions = {}): Promise<PolicySampler> {
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: options.threads ?? 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    };
+    const sessionOptions = samplerSessionOptions(options.threads);
     const prefix = await ort.InferenceSession.create(buildPrefixGraph(config), sessionOptions);
     const step = await ort.InferenceSession.create(buildStepGraph(config), sessionOptions);
     return new PolicySampler(config, prefix, step);
@@ -85,12 +108,7 @@ export class PolicySampler {
   async sample(weights: Weights, prompts: SamplePrompts, options: SampleOptions): Promise<SampleResult> {
     const config = this.config;
     checkWeights(config, weights);
-    const temperature = options.temperature ?? 1;
-    if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
-    const maxTokens = options.maxTokens ?? config.maxResponseLength;
-    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > config.maxResponseLength) {
-      throw new RangeError(`maxTokens must be 1..${config.maxResponseLength}, got ${maxTokens}`);
-    }
+    const { temperature, maxTokens } = sampleLength(options, config.maxResponseLength);
     const promptCount = prompts.questions.length / prompts.questionLength;
     if (!Number.isInteger(promptCount) || prompts.patches.length !== promptCount * config.patchCount * config.patchDim) {
       throw new RangeError(`sample: ${prompts.patches.length} patch floats do not match ${promptCount} prompts`);
@@ -151,21 +169,11 @@ export class PolicySampler {
       const stillActive: number[] = [];
       for (let i = 0; i < rows; i++) {
         const s = active[i];
-        let max = -Infinity;
-        for (let c = 0; c < classes; c++) max = Math.max(max, logits[i * classes + c] / temperature);
-        let total = 0;
-        for (let c = 0; c < classes; c++) total += probabilities[c] = Math.exp(logits[i * classes + c] / temperature - max);
-        const logTotal = Math.log(total) + max;
-        let entropy = logTotal;
-        for (let c = 0; c < classes; c++) {
-          probabilities[c] /= total;
-          entropy -= probabilities[c] * (logits[i * classes + c] / temperature);
-        }
-        const choice = options.greedy ? argmax(probabilities) : draw(probabilities, options.random());
+        const { choice, logprob, entropy } = sampleToken(logits, i * classes, classes, temperature, probabilities, options.greedy ? null : options.random());
         const token = choice + 1;
         const at = s * maxTokens + t;
         responses[at] = token;
-        tokenLogprobs[at] = logits[i * classes + choice] / temperature - logTotal;
+        tokenLogprobs[at] = logprob;
         entropies[at] = entropy;
         lengths[s] = t + 1;
         if (options.ignoreEos || token !== config.eosToken) stillActive.push(i);
@@ -187,36 +195,11 @@ export class PolicySampler {
         active = Int32Array.from(stillActive, (i) => active[i]);
       }
     }
-    const sequenceLogprobs = new Float64Array(sequences);
-    for (let s = 0; s < sequences; s++) {
-      let sum = 0;
-      for (let t = 0; t < lengths[s]; t++) sum += tokenLogprobs[s * maxTokens + t];
-      sequenceLogprobs[s] = lengths[s] > 0 ? sum / lengths[s] : 0;
-    }
-    return { responses, responseLength: maxTokens, promptIndex, lengths, tokenLogprobs, entropies, sequenceLogprobs };
+    return { responses, responseLength: maxTokens, promptIndex, lengths, tokenLogprobs, entropies, sequenceLogprobs: meanSequenceLogprobs(tokenLogprobs, lengths, maxTokens) };
   }
 
   async release(): Promise<void> {
     await this.prefix.release();
     await this.step.release();
   }
-}
-
-function argmax(probabilities: Float64Array): number {
-  let best = 0;
-  for (let c = 1; c < probabilities.length; c++) if (probabilities[c] > probabilities[best]) best = c;
-  return best;
-}
-
-/** Inverse-CDF draw; u in [0, 1). Falls back to the last class with mass if rounding leaves u above the sum. */
-function draw(probabilities: Float64Array, u: number): number {
-  let cumulative = 0;
-  let last = 0;
-  for (let c = 0; c < probabilities.length; c++) {
-    if (probabilities[c] <= 0) continue;
-    last = c;
-    cumulative += probabilities[c];
-    if (u < cumulative) return c;
-  }
-  return last;
 }

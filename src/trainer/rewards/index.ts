@@ -12,3 +12,4 @@ export {
   accuracyReward, answersMatch, combinedReward, formatReward, normaliseText,
   type AccuracyOptions, type AccuracyResult, type FormatTemplate, type MatchKind, type RewardOptions, type RewardResult,
 } from './reward.js';
+export { answerKey, goldResponse, isRewardKind, responseReward, REWARD_KINDS, type AnswerKey, type ResponseReward, type RewardKind } from './answerKey.js';

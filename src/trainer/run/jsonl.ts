@@ -7,6 +7,7 @@
  * written). trainer.log is plain text and is appended without fsync (it is a diagnostic, not a record).
  */
 import fs from 'node:fs';
+import { type JsonlText, parseJsonlText } from '../../protocol/index.js';
 import { toBytes, writeAll, writeBytesAtomic } from './atomic.js';
 import { fsFailure, guardFs } from './errors.js';
 
@@ -42,16 +43,10 @@ export function appendJsonl(file: string, records: readonly unknown[], durable =
   });
 }
 
-export interface JsonlContent {
-  /** Parsed records of the complete lines, in order. */
-  records: unknown[];
-  /** 1-based numbers of complete lines that were not valid JSON. */
-  badLines: number[];
-  /** Characters after the last newline (a line still being written, or torn). */
-  unfinished: number;
-}
+/** A JSONL file's complete lines, parsed (the protocol's parseJsonlText). */
+export type JsonlContent = JsonlText;
 
-/** Reads a JSONL file; a missing file reads as empty. Blank lines are skipped. */
+/** Reads a JSONL file; a missing file reads as empty. Blank lines are skipped; a torn last line is not read. */
 export function readJsonl(file: string): JsonlContent {
   const content = guardFs('read', file, () => {
     try {
@@ -61,20 +56,7 @@ export function readJsonl(file: string): JsonlContent {
       throw error;
     }
   });
-  const lastNewline = content.lastIndexOf('\n');
-  const complete = content.slice(0, lastNewline + 1);
-  const out: JsonlContent = { records: [], badLines: [], unfinished: content.length - lastNewline - 1 };
-  const lines = complete.split('\n');
-  for (let i = 0; i < lines.length - 1; i++) {
-    const line = lines[i].trim();
-    if (line.length === 0) continue;
-    try {
-      out.records.push(JSON.parse(line));
-    } catch {
-      out.badLines.push(i + 1);
-    }
-  }
-  return out;
+  return parseJsonlText(content);
 }
 
 /** Position of the last `\n` before `end`, or -1; reads backwards in chunks. */

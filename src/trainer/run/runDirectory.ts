@@ -16,7 +16,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Control, type RolloutGroup, type ValidationEvent, controlKindOf, parseRolloutGroup } from '../../protocol/index.js';
+import {
+  type Control,
+  type MetricsLine,
+  RUN_FOLDER_FORMAT_VERSION,
+  type RolloutGroup,
+  type RunMeta,
+  type RunStart,
+  type ValidationEvent,
+  controlKindOf,
+  parseRolloutGroup,
+  parseRunMeta,
+  parseRunStatus,
+  withRunStart,
+} from '../../protocol/index.js';
 import type { ControlKind } from '../../protocol/index.js';
 import { removeQuietly, writeBytesAtomic, writeJsonAtomic } from './atomic.js';
 import { type CheckpointInfo, type CheckpointPart, type LoadedCheckpoint, findLatestCheckpoint, listCheckpointSteps, readLatestCheckpoint, readLatestPointer, writeCheckpoint } from './checkpoints.js';
@@ -30,6 +43,7 @@ import {
   INTERVENTIONS_FILE,
   LATEST_POINTER,
   LOG_FILE,
+  META_FILE,
   METRICS_FILE,
   ROLLOUTS_DIR,
   STATUS_FILE,
@@ -42,7 +56,7 @@ import {
   stepOfName,
 } from './layout.js';
 import { checkName, resolveInside } from './paths.js';
-import { type RunState, type RunStatus, asRunStatus } from './status.js';
+import type { RunState, RunStatus } from './status.js';
 
 export interface RunDirectoryOptions {
   /** Checkpoints kept on disk (the newest ones); default 3. */
@@ -63,11 +77,8 @@ export interface ResumeOptions<T> {
   interventionsThrough?: (decoded: T, step: number) => number;
 }
 
-/** One line of metrics.jsonl: the step, then metrics named as in verl. Non-finite values are stored as null. */
-export interface MetricsRecord {
-  step: number;
-  [metric: string]: number | null;
-}
+/** One line of metrics.jsonl: the step, then metrics named as in verl (src/protocol/metrics.ts). Non-finite values are stored as null. */
+export type MetricsRecord = MetricsLine;
 
 /** A line of interventions.jsonl for an inbox line that was not applied (schemas/intervention-line.schema.json). */
 export interface RefusalRecord {
@@ -245,7 +256,7 @@ export class RunDirectory {
     }
     let status: RunStatus | null = null;
     try {
-      status = asRunStatus(JSON.parse(fs.readFileSync(path.join(absolute, STATUS_FILE), 'utf8')));
+      status = parseRunStatus(JSON.parse(fs.readFileSync(path.join(absolute, STATUS_FILE), 'utf8')));
     } catch {
       status = null;
     }
@@ -397,17 +408,43 @@ export class RunDirectory {
 
   writeStatus(state: RunState, step: number, message?: string): void {
     const steerable = this.inbox && (state === 'running' || state === 'paused');
-    const status: RunStatus = { state, step: checkStep(step), pid: process.pid, updatedAt: new Date().toISOString(), ...(message ? { message } : {}), ...(steerable ? { inbox: INBOX_FILE } : {}) };
+    const status: RunStatus = {
+      state,
+      step: checkStep(step),
+      pid: process.pid,
+      updatedAt: new Date().toISOString(),
+      formatVersion: RUN_FOLDER_FORMAT_VERSION,
+      ...(message ? { message } : {}),
+      ...(steerable ? { inbox: INBOX_FILE } : {}),
+    };
     writeJsonAtomic(this.resolve(STATUS_FILE), status);
   }
 
   /** The status, or null when status.json is missing or malformed. */
   readStatus(): RunStatus | null {
     try {
-      return asRunStatus(JSON.parse(fs.readFileSync(this.resolve(STATUS_FILE), 'utf8')));
+      return parseRunStatus(JSON.parse(fs.readFileSync(this.resolve(STATUS_FILE), 'utf8')));
     } catch {
       return null;
     }
+  }
+
+  /** meta.json, or null when the run has none (older runs) or it is malformed. */
+  readMeta(): RunMeta | null {
+    try {
+      return parseRunMeta(JSON.parse(fs.readFileSync(this.resolve(META_FILE), 'utf8')));
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Records one start of the trainer on the run (what it runs on, and the checkpoint step a resume started
+   * from) in meta.json, after the starts already there; `fields` (e.g. `policy`) are set alongside. Atomic.
+   */
+  recordStart(start: Omit<RunStart, 'at'>, fields: Record<string, unknown> = {}): void {
+    const meta = withRunStart(this.readMeta(), { at: new Date().toISOString(), ...start });
+    writeJsonAtomic(this.resolve(META_FILE), { ...meta, ...fields, formatVersion: meta.formatVersion, starts: meta.starts });
   }
 
   /** Appends `<ISO time> <LEVEL> <message>` to trainer.log (no fsync: diagnostics only). */

@@ -2,13 +2,17 @@
  * Task generation: scene -> question -> drawing, each from its own seeded stream derived from
  * (seed, split, index). So the same triple always gives a byte-identical task, train and validation
  * are unrelated streams, and the two knobs are independent: the perceptual level changes only the
- * drawing stream's output, never which objects exist or what is asked.
+ * drawing stream's output, never which objects exist or what is asked (in version 2 it may also move the objects,
+ * never change their colours, shapes, the question or the answer).
  */
 import { Rng, hashString, mixSeed } from '../rng.js';
 import { placeObjects, renderScene, type ObjectPlacement } from './draw.js';
 import { COLOUR_NAMES, GRID_CELLS, SHAPE_NAMES } from './palette.js';
 import { chooseProgram, evaluateProgram, questionText } from './questions.js';
-import { LEVELS, type Level, type QuestionProgram, type Split, type Task } from './types.js';
+import { chooseProgramV2 } from './questionsV2.js';
+import {
+  DEFAULT_SUITE_VERSION, LEVELS, SUITE_VERSIONS, type Level, type QuestionProgram, type Split, type SuiteVersion, type Task,
+} from './types.js';
 import { tokenizeQuestion } from './vocab.js';
 
 /** Objects per scene, drawn uniformly from this range (every count stays within 0..15). */
@@ -29,6 +33,8 @@ export interface TaskSetOptions {
   /** Levels to draw from uniformly per task (default: all four). */
   perceptualLevels?: readonly Level[];
   reasoningLevels?: readonly Level[];
+  /** Suite version (default 'v1'). */
+  suite?: SuiteVersion;
 }
 
 /** Sub-streams of one task; fixed numbers so adding a stream never shifts the others. */
@@ -54,6 +60,12 @@ function checkSplit(split: string): asserts split is Split {
   if (split !== 'train' && split !== 'validation') throw new RangeError(`split must be "train" or "validation", got "${split}"`);
 }
 
+function checkSuite(suite: string): asserts suite is SuiteVersion {
+  if (!SUITE_VERSIONS.includes(suite as SuiteVersion)) {
+    throw new RangeError(`suite must be ${SUITE_VERSIONS.map((version) => `"${version}"`).join(' or ')}, got "${suite}"`);
+  }
+}
+
 /** Which objects the scene holds and in which cells (no two in one cell). */
 function generatePlacements(rng: Rng): ObjectPlacement[] {
   const objectCount = rng.intBetween(MIN_OBJECTS, MAX_OBJECTS);
@@ -74,8 +86,11 @@ export interface GeneratedTask {
 }
 
 /** Like generateTask, plus the map of which object is visible at each pixel. */
-export function generateTaskWithMask(seed: number, split: Split, index: number, levels: TaskLevels): GeneratedTask {
+export function generateTaskWithMask(
+  seed: number, split: Split, index: number, levels: TaskLevels, suite: SuiteVersion = DEFAULT_SUITE_VERSION,
+): GeneratedTask {
   checkSplit(split);
+  checkSuite(suite);
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`index must be a non-negative integer, got ${index}`);
   checkLevel('perceptualLevel', levels.perceptualLevel);
   checkLevel('reasoningLevel', levels.reasoningLevel);
@@ -84,15 +99,19 @@ export function generateTaskWithMask(seed: number, split: Split, index: number, 
   const questionRng = streamRng(seed, split, index, STREAM_QUESTION);
   let placements: ObjectPlacement[] = [];
   let program: QuestionProgram | null = null;
+  // v2 draws the wanted answer once per task, before any scene (v1 draws nothing here: its streams stay as they were).
+  const answerDraw = suite === 'v2' ? questionRng.next() : 0;
   for (let attempt = 0; attempt < MAX_SCENE_ATTEMPTS && program === null; attempt++) {
     placements = generatePlacements(sceneRng);
-    program = chooseProgram(levels.reasoningLevel, placements, questionRng);
+    program = suite === 'v2'
+      ? chooseProgramV2(levels.reasoningLevel, placements, questionRng, { draw: answerDraw, strict: attempt < MAX_SCENE_ATTEMPTS / 2 })
+      : chooseProgram(levels.reasoningLevel, placements, questionRng);
   }
   if (program === null) throw new Error(`no answerable level-${levels.reasoningLevel} question in ${MAX_SCENE_ATTEMPTS} scenes`);
 
   const drawingRng = streamRng(seed, split, index, STREAM_DRAWING);
-  const objects = placeObjects(placements, levels.perceptualLevel, drawingRng);
-  const { image, visibleObject } = renderScene(objects, levels.perceptualLevel, drawingRng);
+  const objects = placeObjects(placements, levels.perceptualLevel, drawingRng, suite);
+  const { image, visibleObject } = renderScene(objects, levels.perceptualLevel, drawingRng, suite);
   const question = questionText(program);
   const task: Task = {
     id: taskId(split, index),
@@ -110,9 +129,11 @@ export function generateTaskWithMask(seed: number, split: Split, index: number, 
   return { task, visibleObject };
 }
 
-/** One task; the same (seed, split, index, levels) always gives the same task, byte for byte. */
-export function generateTask(seed: number, split: Split, index: number, levels: TaskLevels): Task {
-  return generateTaskWithMask(seed, split, index, levels).task;
+/** One task; the same (seed, split, index, levels, suite) always gives the same task, byte for byte. */
+export function generateTask(
+  seed: number, split: Split, index: number, levels: TaskLevels, suite: SuiteVersion = DEFAULT_SUITE_VERSION,
+): Task {
+  return generateTaskWithMask(seed, split, index, levels, suite).task;
 }
 
 /** The levels task `index` of a set gets: drawn uniformly from the allowed lists, from its own stream. */
@@ -126,8 +147,9 @@ export function taskLevelsAt(
 
 /** `count` tasks with indices firstIndex .. firstIndex + count - 1. */
 export function generateTaskSet(options: TaskSetOptions): Task[] {
-  const { seed, split, count, firstIndex = 0, perceptualLevels = LEVELS, reasoningLevels = LEVELS } = options;
+  const { seed, split, count, firstIndex = 0, perceptualLevels = LEVELS, reasoningLevels = LEVELS, suite = DEFAULT_SUITE_VERSION } = options;
   checkSplit(split);
+  checkSuite(suite);
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
   for (const [name, list] of [['perceptualLevels', perceptualLevels], ['reasoningLevels', reasoningLevels]] as const) {
     if (list.length === 0) throw new RangeError(`${name} must not be empty`);
@@ -135,7 +157,7 @@ export function generateTaskSet(options: TaskSetOptions): Task[] {
   }
   const tasks: Task[] = [];
   for (let index = firstIndex; index < firstIndex + count; index++) {
-    tasks.push(generateTask(seed, split, index, taskLevelsAt(seed, split, index, perceptualLevels, reasoningLevels)));
+    tasks.push(generateTask(seed, split, index, taskLevelsAt(seed, split, index, perceptualLevels, reasoningLevels), suite));
   }
   return tasks;
 }

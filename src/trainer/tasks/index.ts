@@ -6,9 +6,10 @@
 export * from './palette.js';
 export * from './types.js';
 export * from './perceptual.js';
-export { placeObjects, renderScene, type ObjectPlacement, type RenderedScene } from './draw.js';
+export { decoyClearance, decoyHues, placeObjects, renderScene, type ObjectPlacement, type RenderedScene } from './draw.js';
 export { shapeContains } from './raster.js';
 export * from './questions.js';
+export * from './questionsV2.js';
 export * from './vocab.js';
 export * from './reward.js';
 export * from './generate.js';

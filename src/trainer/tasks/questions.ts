@@ -21,13 +21,13 @@ export type ObjectAttributes = Pick<SceneObject, 'colour' | 'shape'>;
 export const MAX_ANSWER = 15;
 
 /** The eight one-attribute descriptors: five colours, then three shapes. */
-const SINGLE_ATTRIBUTE_DESCRIPTORS: readonly Descriptor[] = [
+export const SINGLE_ATTRIBUTE_DESCRIPTORS: readonly Descriptor[] = [
   ...COLOUR_NAMES.map((colour) => ({ colour })),
   ...SHAPE_NAMES.map((shape) => ({ shape })),
 ];
 
 /** The fifteen colour+shape descriptors. */
-const CONJUNCTION_DESCRIPTORS: readonly Descriptor[] = COLOUR_NAMES.flatMap((colour) =>
+export const CONJUNCTION_DESCRIPTORS: readonly Descriptor[] = COLOUR_NAMES.flatMap((colour) =>
   SHAPE_NAMES.map((shape) => ({ colour, shape })),
 );
 
@@ -36,7 +36,7 @@ function matchesDescriptor(object: ObjectAttributes, descriptor: Descriptor): bo
     (descriptor.shape === undefined || object.shape === descriptor.shape);
 }
 
-function countMatching(objects: readonly ObjectAttributes[], descriptor: Descriptor): number {
+export function countMatching(objects: readonly ObjectAttributes[], descriptor: Descriptor): number {
   let count = 0;
   for (const object of objects) if (matchesDescriptor(object, descriptor)) count++;
   return count;
@@ -56,6 +56,12 @@ export function questionText(program: QuestionProgram): string {
       return `are there ${program.relation} ${describe(program.left)} than ${describe(program.right)} ?`;
     case 'arithmetic': {
       const [first, ...rest] = program.terms;
+      if (program.grouped === true) {
+        // + - : (X plus Y) than Z; - - : X than (Y plus Z).
+        const split = program.operators[0] === '+' ? 2 : 1;
+        const group = (terms: readonly Descriptor[]) => terms.map(describe).join(' plus ');
+        return `how many more ${group(program.terms.slice(0, split))} than ${group(program.terms.slice(split))} ?`;
+      }
       if (program.terms.length === 2 && program.operators[0] === '-') {
         return `how many more ${describe(first)} than ${describe(rest[0])} ?`;
       }
@@ -71,7 +77,8 @@ export interface ProgramEvaluation {
   answer: string;
 }
 
-function applyOperators(counts: readonly number[], operators: readonly ArithmeticOperator[]): number[] {
+/** Running values of `counts` combined left to right by `operators`. */
+export function applyOperators(counts: readonly number[], operators: readonly ArithmeticOperator[]): number[] {
   const partials = [counts[0]];
   operators.forEach((operator, i) => {
     const previous = partials[partials.length - 1];
@@ -101,7 +108,7 @@ export function evaluateProgram(program: QuestionProgram, objects: readonly Obje
 }
 
 /** All ordered tuples of distinct indices into SINGLE_ATTRIBUTE_DESCRIPTORS. */
-function orderedIndexTuples(size: number): number[][] {
+export function orderedIndexTuples(size: number): number[][] {
   const out: number[][] = [];
   const extend = (prefix: number[]): void => {
     if (prefix.length === size) {
@@ -118,9 +125,9 @@ function orderedIndexTuples(size: number): number[][] {
 
 const PAIRS = orderedIndexTuples(2);
 const TRIPLES = orderedIndexTuples(3);
-const OPERATOR_PAIRS: ArithmeticOperator[][] = [['+', '+'], ['+', '-'], ['-', '+'], ['-', '-']];
+export const OPERATOR_PAIRS: ArithmeticOperator[][] = [['+', '+'], ['+', '-'], ['-', '+'], ['-', '-']];
 
-function copyDescriptor(descriptor: Descriptor): Descriptor {
+export function copyDescriptor(descriptor: Descriptor): Descriptor {
   return { ...descriptor };
 }
 

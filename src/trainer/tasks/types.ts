@@ -14,6 +14,14 @@ export interface RgbImage {
 
 export type Split = 'train' | 'validation';
 
+/**
+ * Which version of the built-in suite: 'v1' (the original; still the default) or 'v2', where both knobs are
+ * harder for a model that reads patch features (README.md in this folder, "Version 2").
+ */
+export type SuiteVersion = 'v1' | 'v2';
+export const SUITE_VERSIONS: readonly SuiteVersion[] = ['v1', 'v2'];
+export const DEFAULT_SUITE_VERSION: SuiteVersion = 'v1';
+
 /** A difficulty level of either knob: 0 (easiest) .. 3 (hardest). */
 export type Level = 0 | 1 | 2 | 3;
 export const LEVELS: readonly Level[] = [0, 1, 2, 3];
@@ -22,10 +30,13 @@ export const LEVELS: readonly Level[] = [0, 1, 2, 3];
 export interface SceneObject {
   colour: ColourName;
   shape: ShapeName;
-  /** Grid cell (0..7 each); at most one object per cell. */
+  /**
+   * Grid cell (0..7 each) that holds the centre. v1 (and v2 at perceptual levels 0-1): at most one object per
+   * cell, the whole shape inside it; v2 at levels 2-3: objects lie anywhere, may share a cell or straddle cells.
+   */
   row: number;
   col: number;
-  /** Centre pixel; the whole shape lies inside its cell. */
+  /** Centre pixel. */
   centreX: number;
   centreY: number;
   /** Half the shape's extent in pixels: it spans centre - halfSize .. centre + halfSize. */
@@ -44,7 +55,14 @@ export type ArithmeticOperator = '+' | '-';
 export type QuestionProgram =
   | { kind: 'count'; target: Descriptor }
   | { kind: 'compare'; relation: 'more' | 'fewer'; left: Descriptor; right: Descriptor }
-  | { kind: 'arithmetic'; terms: Descriptor[]; operators: ArithmeticOperator[] };
+  | {
+    kind: 'arithmetic'; terms: Descriptor[]; operators: ArithmeticOperator[];
+    /**
+     * Phrased as a difference of groups (suite v2): "how many more X plus Y than Z ?" (operators + -) or
+     * "how many more X than Y plus Z ?" (operators - -). Absent: "how many X plus Y minus Z ?".
+     */
+    grouped?: true;
+  };
 
 export interface Task {
   /** Unique within a run, e.g. `train-000123`; also the image's file name. */

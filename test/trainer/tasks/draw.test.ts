@@ -4,34 +4,26 @@ import {
   CELL_SIZE, COLOUR_NAMES, GRID_CELLS, IMAGE_SIZE, PALETTE, PERCEPTUAL_SETTINGS,
   desaturate, generateTaskWithMask, shapeContains, type Level, type SceneObject,
 } from '../../../src/trainer/tasks/index.js';
-import { colourDistance } from './helpers.js';
+import { colourDistance, noiseTolerance, shapeArea } from './helpers.js';
+import { assertObjectPixels } from './sceneChecks.js';
 
 const LEVELS: Level[] = [0, 1, 2, 3];
 const SCENES = 30;
 
-/** How far noise can move a pixel: a per channel, so a * sqrt(3) in RGB space (+ rounding slack). */
 function tolerance(level: Level): number {
-  return PERCEPTUAL_SETTINGS[level].noiseAmplitude * Math.sqrt(3) + 1e-9;
+  return noiseTolerance(PERCEPTUAL_SETTINGS[level]);
 }
 
 function scenesAt(level: Level, count = SCENES) {
   return Array.from({ length: count }, (_, index) => generateTaskWithMask(31, 'train', index, { perceptualLevel: level, reasoningLevel: 0 }));
 }
 
-function areaOf(object: SceneObject): number {
-  let area = 0;
-  for (let dy = -object.halfSize; dy <= object.halfSize; dy++) {
-    for (let dx = -object.halfSize; dx <= object.halfSize; dx++) if (shapeContains(object.shape, dx, dy, object.halfSize)) area++;
-  }
-  return area;
-}
-
 describe('shapes', () => {
   it('squares fill a (2h-1) box, circles sit between square and box, triangles widen downward', () => {
     for (const h of [3, 4, 5]) {
-      const square = areaOf({ shape: 'square', halfSize: h } as SceneObject);
-      const circle = areaOf({ shape: 'circle', halfSize: h } as SceneObject);
-      const triangle = areaOf({ shape: 'triangle', halfSize: h } as SceneObject);
+      const square = shapeArea({ shape: 'square', halfSize: h } as SceneObject);
+      const circle = shapeArea({ shape: 'circle', halfSize: h } as SceneObject);
+      const triangle = shapeArea({ shape: 'triangle', halfSize: h } as SceneObject);
       assert.equal(square, (2 * h - 1) ** 2);
       assert.ok(circle > square && circle < (2 * h + 1) ** 2, `circle ${circle}`);
       assert.ok(triangle > 0.3 * (2 * h + 1) ** 2 && triangle < 0.7 * (2 * h + 1) ** 2, `triangle ${triangle}`);
@@ -71,24 +63,7 @@ describe('drawing', () => {
 
   it('object pixels have their palette colour (exactly at level 0, within the noise bound above)', () => {
     for (const level of LEVELS) {
-      for (const { task, visibleObject } of scenesAt(level)) {
-        const visible = new Array<number>(task.objects.length).fill(0);
-        for (let pixel = 0; pixel < visibleObject.length; pixel++) {
-          const owner = visibleObject[pixel] - 1;
-          if (owner < 0) continue;
-          visible[owner]++;
-          const object = task.objects[owner];
-          const x = pixel % IMAGE_SIZE;
-          const y = Math.floor(pixel / IMAGE_SIZE);
-          assert.ok(shapeContains(object.shape, x - object.centreX, y - object.centreY, object.halfSize), 'mask outside its shape');
-          const distance = colourDistance(task.image.rgb, pixel * 3, PALETTE[object.colour]);
-          assert.ok(distance <= tolerance(level), `level ${level}: ${object.colour} pixel ${distance.toFixed(1)} away`);
-        }
-        task.objects.forEach((object, i) => {
-          const minimum = Math.ceil(areaOf(object) * (1 - PERCEPTUAL_SETTINGS[level].maxOccludedFraction));
-          assert.ok(visible[i] >= minimum, `level ${level}: object ${i} shows ${visible[i]} of ${areaOf(object)} pixels`);
-        });
-      }
+      for (const scene of scenesAt(level)) assertObjectPixels(scene, PERCEPTUAL_SETTINGS[level], `level ${level}`);
     }
   });
 

@@ -1,8 +1,9 @@
 /**
  * Shared fixtures for the task-suite tests, written independently of the code under test: a question
- * interpreter that reads only the question text and the object list, and colour distances.
+ * interpreter that reads only the question text and the object list, colour distances, shape areas and
+ * noise tolerances.
  */
-import type { Rgb, SceneObject } from '../../../src/trainer/tasks/index.js';
+import { type PerceptualSettings, type Rgb, type SceneObject, shapeContains } from '../../../src/trainer/tasks/index.js';
 
 const COLOURS = ['red', 'green', 'blue', 'yellow', 'purple'];
 const SHAPE_PLURALS: Record<string, string> = { circles: 'circle', squares: 'square', triangles: 'triangle' };
@@ -42,9 +43,13 @@ export function interpretQuestion(question: string, objects: readonly SceneObjec
   }
   const difference = /^how many more (.+) than (.+) \?$/.exec(question);
   if (difference) {
-    const left = countPhrase(difference[1], objects);
-    const value = left - countPhrase(difference[2], objects);
-    return { answer: String(value), terms: 2, partials: [left, value], kind: 'arithmetic' };
+    // "more X than Y", or with a group of two on either side: "more X plus Y than Z", "more X than Y plus Z".
+    const left = difference[1].split(' plus ').map((phrase) => countPhrase(phrase, objects));
+    const right = difference[2].split(' plus ').map((phrase) => countPhrase(phrase, objects));
+    const partials = [left[0]];
+    for (const count of left.slice(1)) partials.push(partials[partials.length - 1] + count);
+    for (const count of right) partials.push(partials[partials.length - 1] - count);
+    return { answer: String(partials[partials.length - 1]), terms: left.length + right.length, partials, kind: 'arithmetic' };
   }
   const howMany = /^how many (.+) \?$/.exec(question);
   assert(howMany !== null, `unparsed question "${question}"`);
@@ -65,4 +70,18 @@ export function colourDistance(rgb: Uint8Array, offset: number, colour: Rgb): nu
   const dg = rgb[offset + 1] - colour[1];
   const db = rgb[offset + 2] - colour[2];
   return Math.sqrt(dr * dr + dg * dg + db * db);
+}
+
+/** Pixels of an object's shape (shapeContains over its (2h+1)^2 box). */
+export function shapeArea(object: Pick<SceneObject, 'shape' | 'halfSize'>): number {
+  let area = 0;
+  for (let dy = -object.halfSize; dy <= object.halfSize; dy++) {
+    for (let dx = -object.halfSize; dx <= object.halfSize; dx++) if (shapeContains(object.shape, dx, dy, object.halfSize)) area++;
+  }
+  return area;
+}
+
+/** How far noise can move a pixel at these settings: a per channel, so a * sqrt(3) in RGB space (+ rounding slack). */
+export function noiseTolerance(settings: PerceptualSettings): number {
+  return settings.noiseAmplitude * Math.sqrt(3) + 1e-9;
 }
