@@ -10,6 +10,7 @@
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { STATUS_FILE } from '../protocol/index.js';
 import { type RunSummary, listRunSummaries, readRunDetails } from './runFiles.js';
 import { isResumable, runDisplayName, runStateLabel, runTooltipLines } from './runReports.js';
 
@@ -25,15 +26,26 @@ const RUN_CONTEXT = 'durianRun';
 /** Changes closer than this are one refresh (a trainer rewrites status.json up to once a second). */
 const REFRESH_SETTLE_MS = 500;
 
+/** How long a new file watcher may take to start before a change is surely reported. */
+const WATCHER_START_MS = 2000;
+
 /**
  * What to watch for `runsFolder`: its run folders and their status.json. Inside a workspace folder the
  * pattern is relative to it (the workspace's own recursive watcher serves it, and a runs folder created
- * later is seen); elsewhere VS Code starts a watcher on the folder itself.
+ * later is seen); elsewhere VS Code starts a watcher on the folder itself. The runs folder and each folder
+ * above it are watched too: a writer that creates `runs/<run>/` in one go may be reported as the creation of
+ * the topmost new folder only, with no event for what it holds.
  */
+export function runsGlob(relative: string): string {
+  const parts = relative.split('/');
+  const ancestors = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  return `{${[...ancestors, `${relative}/*`, `${relative}/*/status.json`].join(',')}}`;
+}
+
 function runsPattern(runsFolder: string): vscode.RelativePattern {
   const workspace = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(runsFolder));
   const relative = workspace ? path.relative(workspace.uri.fsPath, runsFolder).split(path.sep).join('/') : '';
-  if (workspace && relative !== '' && !relative.startsWith('..')) return new vscode.RelativePattern(workspace, `${relative}/{*,*/status.json}`);
+  if (workspace && relative !== '' && !relative.startsWith('..')) return new vscode.RelativePattern(workspace, runsGlob(relative));
   return new vscode.RelativePattern(vscode.Uri.file(runsFolder), '{*,*/status.json}');
 }
 
@@ -41,6 +53,12 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary>, vs
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private watcher: vscode.Disposable | undefined;
+  /**
+   * One watcher per run that is running or paused, on its own status.json: the runs folder's recursive watcher
+   * may miss changes inside a run folder created after it started (reported as one creation), and live runs are
+   * the ones whose step and state change.
+   */
+  private readonly liveWatchers = new Map<string, vscode.Disposable>();
   private settle: NodeJS.Timeout | undefined;
 
   constructor(
@@ -98,11 +116,35 @@ export class RunsViewProvider implements vscode.TreeDataProvider<RunSummary>, vs
   }
 
   getChildren(): RunSummary[] {
-    return listRunSummaries(this.runsFolder());
+    const runs = listRunSummaries(this.runsFolder());
+    this.watchLiveRuns(runs);
+    return runs;
+  }
+
+  private watchLiveRuns(runs: readonly RunSummary[]): void {
+    const live = new Set(runs.filter((run) => run.state === 'running' || run.state === 'paused').map((run) => run.dir));
+    for (const [dir, watcher] of this.liveWatchers) {
+      if (!live.has(dir)) {
+        watcher.dispose();
+        this.liveWatchers.delete(dir);
+      }
+    }
+    for (const dir of live) {
+      if (this.liveWatchers.has(dir)) continue;
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), STATUS_FILE));
+      const changed = () => this.refreshSoon();
+      this.liveWatchers.set(dir, vscode.Disposable.from(watcher, watcher.onDidCreate(changed), watcher.onDidChange(changed), watcher.onDidDelete(changed)));
+      // A watcher starts asynchronously (a round trip to the file service): one more read once it surely runs
+      // catches a change made between this listing and its start.
+      const catchUp = setTimeout(changed, WATCHER_START_MS);
+      this.liveWatchers.set(dir, vscode.Disposable.from(this.liveWatchers.get(dir)!, { dispose: () => clearTimeout(catchUp) }));
+    }
   }
 
   dispose(): void {
     if (this.settle) clearTimeout(this.settle);
+    for (const watcher of this.liveWatchers.values()) watcher.dispose();
+    this.liveWatchers.clear();
     this.watcher?.dispose();
     this.changed.dispose();
   }
