@@ -18,14 +18,13 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from probe import blind_scores, load, print_tables, tables  # noqa: E402
+from probe import blind_scores, load, report_evaluation, train_timed  # noqa: E402
 
 ANSWERS = [str(n) for n in range(16)] + ["yes", "no"]
 
@@ -78,33 +77,17 @@ def main() -> None:
     generator = torch.Generator().manual_seed(args.seed)
     print(f"{' '.join(args.directories)}: {meta.get('suite')} suite, {len(train_rows)} train / {len(val_rows)} validation tasks, "
           f"{sum(p.numel() for p in model.parameters())} parameters")
-    results, samples, trained, next_eval = [], 0, 0.0, args.eval_every
-    while trained < args.seconds:
-        order = torch.randperm(len(train_rows), generator=generator)
-        tick = time.perf_counter()
-        for start in range(0, len(order) - args.batch + 1, args.batch):
-            idx = order[start: start + args.batch]
-            loss = nn.functional.cross_entropy(model(train_f[idx], train_q[idx]), train_a[idx])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            samples += args.batch
-            now = time.perf_counter()
-            trained += now - tick
-            tick = now
-            if trained >= next_eval or trained >= args.seconds:
-                break
-        if trained >= next_eval or trained >= args.seconds:
-            model.eval()
-            with torch.no_grad():
-                predicted = torch.cat([model(val_f[i: i + 1000], val_q[i: i + 1000]).argmax(-1) for i in range(0, len(val_rows), 1000)]).numpy()
-            model.train()
-            t = tables(val_rows, (predicted == val_a).astype(int), blind_type, blind_text)
-            t.update({"trainedSeconds": round(trained, 1), "samples": samples, "loss": float(loss)})
-            results.append(t)
-            print_tables(f"after {trained:.0f} s training ({samples} samples, {samples / trained:.0f}/s, loss {float(loss):.3f})", t)
-            sys.stdout.flush()
-            next_eval += args.eval_every
+    results = []
+
+    def on_eval(trained, samples, loss):
+        model.eval()
+        with torch.no_grad():
+            predicted = torch.cat([model(val_f[i: i + 1000], val_q[i: i + 1000]).argmax(-1) for i in range(0, len(val_rows), 1000)]).numpy()
+        model.train()
+        report_evaluation(results, val_rows, (predicted == val_a).astype(int), blind_type, blind_text, trained, samples, loss)
+
+    train_timed(len(train_rows), args.batch, args.seconds, args.eval_every, generator, optimiser,
+                lambda idx: nn.functional.cross_entropy(model(train_f[idx], train_q[idx]), train_a[idx]), on_eval)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"directories": args.directories, "suite": meta.get("suite"), "args": vars(args), "evaluations": results}, f, indent=1, default=float)

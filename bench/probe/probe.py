@@ -178,6 +178,40 @@ def blind_scores(train_rows, val_rows) -> tuple[list[int], list[int]]:
     return blind_type, blind_text
 
 
+def report_evaluation(results, rows, correct, blind_type, blind_text, trained, samples, loss) -> None:
+    """Appends one evaluation's tables (with training time, samples and loss) to `results` and prints them."""
+    t = tables(rows, correct, blind_type, blind_text)
+    t.update({"trainedSeconds": round(trained, 1), "samples": samples, "loss": loss})
+    results.append(t)
+    print_tables(f"after {trained:.0f} s training ({samples} samples, {samples / trained:.0f}/s, loss {loss:.3f})", t)
+    sys.stdout.flush()
+
+
+def train_timed(n, batch, seconds, eval_every, generator, optimiser, loss_of, on_eval) -> None:
+    """Shuffled mini-batch epochs over n rows for `seconds` of training time (evaluation time excluded), calling
+    on_eval(trained_seconds, samples, loss) every `eval_every` training seconds and once at the end."""
+    trained, samples, next_eval, loss = 0.0, 0, eval_every, None
+    while True:
+        order = torch.randperm(n, generator=generator)
+        tick = time.perf_counter()
+        for start in range(0, n - batch + 1, batch):
+            loss = loss_of(order[start: start + batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            samples += batch
+            now = time.perf_counter()
+            trained += now - tick
+            tick = now
+            if trained >= next_eval or trained >= seconds:
+                break
+        if trained >= next_eval or trained >= seconds:
+            on_eval(trained, samples, float(loss))
+            next_eval += eval_every
+            if trained >= seconds:
+                return
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directories", nargs="+", help="folders with train.* and validation.* from bench/probe/exportSuite.ts")
@@ -215,36 +249,15 @@ def main() -> None:
     n = len(train_rows)
     results = []
     started = time.perf_counter()
-    trained = 0.0  # seconds spent training (evaluation excluded)
-    next_eval = args.eval_every
-    samples = 0
     print(f"{' '.join(args.directories)}: {meta.get('suite', '?')} suite, {n} train / {len(val_rows)} validation tasks, "
           f"{sum(p.numel() for p in policy.parameters())} parameters ({args.model}), {args.threads} threads")
-    while True:
-        tick = time.perf_counter()
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n - args.batch + 1, args.batch):
-            idx = order[start: start + args.batch]
-            loss = step_loss(train_f[idx], train_q[idx], train_r[idx])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            samples += args.batch
-            now = time.perf_counter()
-            trained += now - tick
-            tick = now
-            if trained >= next_eval or trained >= args.seconds:
-                break
-        if trained >= next_eval or trained >= args.seconds:
-            correct = evaluate(policy, val_f, val_q, gold, eos)
-            t = tables(val_rows, correct, blind_type, blind_text)
-            t.update({"trainedSeconds": round(trained, 1), "samples": samples, "loss": float(loss)})
-            results.append(t)
-            print_tables(f"after {trained:.0f} s training ({samples} samples, {samples / trained:.0f}/s, loss {float(loss):.3f})", t)
-            sys.stdout.flush()
-            next_eval += args.eval_every
-            if trained >= args.seconds:
-                break
+
+    def on_eval(trained, samples, loss):
+        correct = evaluate(policy, val_f, val_q, gold, eos)
+        report_evaluation(results, val_rows, correct, blind_type, blind_text, trained, samples, loss)
+
+    train_timed(n, args.batch, args.seconds, args.eval_every, generator, optimiser,
+                lambda idx: step_loss(train_f[idx], train_q[idx], train_r[idx]), on_eval)
     print(f"\nwall {time.perf_counter() - started:.0f} s")
     if args.json:
         with open(args.json, "w") as f:
