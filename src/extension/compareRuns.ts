@@ -7,10 +7,9 @@
 import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CompareRun } from '../protocol/compare.js';
-import type { DashboardRunState } from '../protocol/index.js';
+import { type DashboardRunState, RUN_STATES } from '../protocol/index.js';
 import { readRunBackends, readRunConfig, readRunDetails, readRunHistory, readRunStatus, runFolderProblem } from './runFiles.js';
 
-const KNOWN_STATES: readonly string[] = ['running', 'paused', 'stopped', 'completed', 'crashed'];
 /** trainer.log's line naming the backend: `... INFO  backend wasm (CPU ...)`. */
 const BACKEND_LINE = /\bINFO\s+backend (\S+)/;
 /** How much of trainer.log is searched for it (it is among the first lines). */
@@ -86,7 +85,7 @@ export function readCompareRun(runDir: string): CompareRun {
     validation.accuracy.push(line.accuracy);
     validation.reward.push(line.reward);
   }
-  const state = (status && KNOWN_STATES.includes(status.state) ? status.state : 'stopped') as DashboardRunState;
+  const state = (status && (RUN_STATES as readonly string[]).includes(status.state) ? status.state : 'stopped') as DashboardRunState;
   return {
     runDir,
     runName,
