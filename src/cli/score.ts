@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DurianInputError, PERCEPTUAL_BUCKETS, type PerceptualBucket, perceptualBuckets, printable, quantile } from '../core/index.js';
 import { DEFAULT_MEGAPIXELS_IN_FLIGHT, type DatasetFieldOptions, type DatasetRow, MAX_IMAGE_MEGAPIXELS, type SkippedRow, encoderImage, openDataset, skipSummary } from '../trainer/datasets/index.js';
+import { RowBatcher } from '../trainer/datasets/rowBatcher.js';
 import { type Encoder, type EncoderMetadata, EncoderError, PatchFeatureCache, loadEncoder, metadataProblems } from '../trainer/encoder/index.js';
 import { readEncoderFile } from '../trainer/encoder/encoder.js';
 import { writeBytesAtomic } from '../trainer/run/atomic.js';
@@ -134,12 +135,8 @@ export async function scoreDataset(file: string, options: ScoreOptions = {}): Pr
 
   const kept: { row: DatasetRow; entropies: number[] }[] = [];
   const skipped: SkippedRow[] = [];
-  let pending: { row: DatasetRow; entropies: number[] }[] = [];
-  let pendingImages = 0;
-  let pendingPixels = 0;
   let seen = 0;
-  const flush = async () => {
-    if (pending.length === 0) return;
+  const batcher = new RowBatcher<{ row: DatasetRow; entropies: number[] }>(batchSize, pixelBudget, async (pending) => {
     const images = pending.flatMap((entry) => entry.row.images.map(encoderImage));
     const entropies = await cache.entropies(images).catch((error: unknown) => {
       throw atRow(error, pending.flatMap((entry) => entry.row.images.map((image) => ({ row: entry.row.row, image: image.source }))));
@@ -152,26 +149,14 @@ export async function scoreDataset(file: string, options: ScoreOptions = {}): Pr
       }
       kept.push(entry);
     }
-    pending = [];
-    pendingImages = 0;
-    pendingPixels = 0;
-  };
+  });
   for await (const item of dataset.items()) {
     seen++;
-    if (item.kind === 'skipped') {
-      skipped.push(item.skipped);
-    } else {
-      // The pixels held until the next encoder run stay within the in-flight budget.
-      const pixels = item.row.images.reduce((sum, image) => sum + image.width * image.height, 0);
-      if (pendingPixels + pixels > pixelBudget) await flush();
-      pending.push({ row: item.row, entropies: [] });
-      pendingImages += item.row.images.length;
-      pendingPixels += pixels;
-      if (pendingImages >= batchSize) await flush();
-    }
+    if (item.kind === 'skipped') skipped.push(item.skipped);
+    else await batcher.add({ row: item.row, entropies: [] });
     if (seen < dataset.total) progress?.update(seen, { scored: kept.length, skipped: skipped.length });
   }
-  await flush();
+  await batcher.flush();
   progress?.finish({ scored: kept.length, skipped: skipped.length });
 
   const entropies = kept.map((entry) => entry.entropies.reduce((a, b) => a + b, 0) / entry.entropies.length);

@@ -12,6 +12,7 @@ import { DurianInputError } from '../core/errors.js';
 import { DEFAULT_MEGAPIXELS_IN_FLIGHT, type DatasetFieldOptions, DEFAULT_FIELDS, type DatasetImage, type DatasetRow, type SkippedRow, encoderImage, openDataset, skipSummary } from './datasets/dataset.js';
 import { DatasetError } from './datasets/records.js';
 import type { ImageFormat } from './datasets/decode.js';
+import { RowBatcher } from './datasets/rowBatcher.js';
 import { type Encoder, EncoderError, PatchFeatureCache } from './encoder/index.js';
 import { type AnswerKey, type RewardKind, answerKey, goldResponse } from './rewards/answerKey.js';
 import { hashString, mixSeed } from './rng.js';
@@ -167,11 +168,7 @@ export async function loadDatasetTasks(options: DatasetTasksOptions): Promise<Lo
   const encoded: (LoadedRow & { imageKeys: string[] })[] = [];
   const skipped: SkippedRow[] = [];
   const unreadable: SkippedRow[] = [];
-  let pending: PendingRow[] = [];
-  let pendingImages = 0;
-  let pendingPixels = 0;
-  const flush = async () => {
-    if (pending.length === 0) return;
+  const batcher = new RowBatcher<PendingRow>(batchSize, pixelBudget, async (pending) => {
     const images = pending.flatMap((entry) => entry.row.images.map(encoderImage));
     let entries;
     try {
@@ -197,10 +194,7 @@ export async function loadDatasetTasks(options: DatasetTasksOptions): Promise<Lo
         imageKeys: own.map((entry) => entry.key),
       });
     }
-    pending = [];
-    pendingImages = 0;
-    pendingPixels = 0;
-  };
+  });
 
   let seen = 0;
   for await (const item of dataset.items()) {
@@ -216,17 +210,12 @@ export async function loadDatasetTasks(options: DatasetTasksOptions): Promise<Lo
         skipped.push(bad);
         unreadable.push(bad);
       } else {
-        const pixels = row.images.reduce((sum, image) => sum + image.width * image.height, 0);
-        if (pendingPixels + pixels > pixelBudget) await flush();
-        pending.push({ row, split, key: read.key });
-        pendingImages += row.images.length;
-        pendingPixels += pixels;
-        if (pendingImages >= batchSize) await flush();
+        await batcher.add({ row, split, key: read.key });
       }
     }
     options.onProgress?.(seen, dataset.total);
   }
-  await flush();
+  await batcher.flush();
 
   if (encoded.length === 0) {
     if (unreadable.length > 0 && unreadable.length === skipped.length) {
