@@ -28,6 +28,8 @@ const nodeEntries = [
   { in: 'src/extension/extension.ts', out: 'extension', external: ['vscode'] },
   { in: 'src/trainer/main.ts', out: 'trainer', external: nativeExternals },
   { in: 'src/cli/main.ts', out: 'cli', external: nativeExternals, banner: '#!/usr/bin/env node' },
+  // The general policy's gradient worker (a worker_thread of the trainer and the CLI: src/trainer/policy/parallel).
+  { in: 'src/trainer/policy/parallel/worker.ts', out: 'gradientWorker', external: nativeExternals },
 ];
 
 const configs = [];

@@ -29,6 +29,11 @@ KIND = "general"
 START_INPUT_ID = 0
 LAYER_NORM_EPS = 1e-5
 DEFAULT_CONFIG = {"d": 64, "heads": 4, "layers": 3}
+#: How kernels are initialised: "fan-in" (the default, as the TypeScript policy: std 1 / sqrt(fan_in)) or "gpt2"
+#: (std 0.02, and 0.02 / sqrt(2 layers) on the residual projections; the earlier default: at d 64 it leaves the
+#: cross-attention uniform and the image's effect on the logits ~2% of their spread, so the supervised warm-up sits
+#: at the blind score ~5x longer; docs/measurements-learning.md). Embeddings, positions, norms and biases are the same.
+KERNEL_INITS = ("gpt2", "fan-in")
 SHAPE_KEYS = ("questionVocabSize", "responseVocabSize", "eosToken", "maxQuestionLength", "maxResponseLength", "patchCount", "patchDim")
 
 
@@ -99,13 +104,15 @@ class SampleResult:
 
 class GeneralPolicy(nn.Module):
     def __init__(self, shape: Mapping[str, int], *, seed: int = 0, d: int = 64, heads: int = 4, layers: int = 3,
-                 dtype: torch.dtype = torch.float32, weights: Optional[Mapping[str, np.ndarray]] = None):
+                 dtype: torch.dtype = torch.float32, weights: Optional[Mapping[str, np.ndarray]] = None, kernel_init: str = "fan-in"):
         super().__init__()
         missing = [key for key in SHAPE_KEYS if key not in shape]
         if missing:
             raise ValueError(f"policy shape lacks {missing}")
         if d % heads:
             raise ValueError(f"d ({d}) must be a multiple of heads ({heads})")
+        if kernel_init not in KERNEL_INITS:
+            raise ValueError(f"kernel_init {kernel_init!r}: expected one of {', '.join(KERNEL_INITS)}")
         self.shape = {key: int(shape[key]) for key in SHAPE_KEYS}
         self.d, self.heads, self.layers = d, heads, layers
         self.head_width = d // heads
@@ -119,7 +126,10 @@ class GeneralPolicy(nn.Module):
             elif name.endswith(".bias"):
                 value = torch.zeros(dims, dtype=torch.float64)
             else:
-                std = residual_std if name.endswith((".o.kernel", "mlp.down.kernel")) else 0.02
+                if kernel_init == "fan-in" and name.endswith(".kernel"):
+                    std = 1.0 / math.sqrt(dims[0])
+                else:
+                    std = residual_std if name.endswith((".o.kernel", "mlp.down.kernel")) else 0.02
                 value = torch.randn(dims, generator=generator, dtype=torch.float64) * std
             params[name.replace(".", "__")] = nn.Parameter(value.to(dtype))
         self.params = nn.ParameterDict(params)

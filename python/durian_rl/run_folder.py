@@ -297,12 +297,14 @@ class RunFolder:
     # ---- the records of the format ----
 
     def write_status(self, state: str, step: int, message: str | None = None) -> None:
-        """status.json: `state` (running, paused, stopped, completed, crashed), the last finished step, who writes."""
+        """status.json: `state` (running, paused, stopped, completed, crashed), the last finished step, who writes,
+        and `inbox` while running or paused (schemas/status.schema.json: present when the writer accepts controls)."""
         if state not in RUN_STATES:
             raise ValueError(f"state must be one of {', '.join(RUN_STATES)}, got {state!r}")
         status: dict[str, Any] = {"state": state, "step": check_step(step), "pid": os.getpid(), "updatedAt": now_iso(),
                                   "formatVersion": FORMAT_VERSION, "host": socket.gethostname() or "unknown", "writer": self._writer}
-        if self._inbox:
+        # The inbox is advertised only while the writer reads it (running or paused), as Durian's own trainer does.
+        if self._inbox and state in ("running", "paused"):
             status["inbox"] = INBOX_FILE
         if message:
             status["message"] = message

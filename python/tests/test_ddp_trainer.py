@@ -81,7 +81,8 @@ def test_the_run_folder_validates(runs: dict[int, Path]) -> None:
     run = runs[2]
     assert_valid(json.loads((run / "status.json").read_text()), "status.schema.json", "status.json")
     status = json.loads((run / "status.json").read_text())
-    assert status["state"] == "completed" and status["step"] == 5 and status["inbox"] == "inbox.jsonl"
+    assert status["state"] == "completed" and status["step"] == 5
+    assert "inbox" not in status, "a finished writer reads no controls: status.json no longer advertises its inbox"
     assert_valid(json.loads((run / "config.json").read_text()), "config.schema.json", "config.json")
     metrics = json_lines(run / "metrics.jsonl")
     assert [m["step"] for m in metrics] == [1, 2, 3, 4, 5]

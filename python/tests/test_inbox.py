@@ -77,6 +77,15 @@ def test_status_advertises_the_inbox(run: RunFolder) -> None:
     assert_valid(status, "status.schema.json", "status.json")
 
 
+def test_status_advertises_the_inbox_only_while_the_writer_reads_it(run: RunFolder) -> None:
+    # As Durian's own trainer (src/trainer/run/runDirectory.ts): running and paused take controls, an ended run none.
+    for state, advertised in (("paused", True), ("running", True), ("stopped", False), ("completed", False), ("crashed", False)):
+        run.write_status(state, 3)
+        status = json.loads((Path(run.path) / "status.json").read_text())
+        assert ("inbox" in status) == advertised, f"{state}: {status}"
+        assert_valid(status, "status.schema.json", "status.json")
+
+
 def test_a_torn_line_is_read_once_it_is_complete_and_acked_with_its_step(run: RunFolder) -> None:
     trainer = Trainer()
     inbox = ControlInbox(run, trainer.handlers())

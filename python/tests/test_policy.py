@@ -46,9 +46,20 @@ def test_weight_names_shapes_and_init() -> None:
     assert shapes["output.kernel"] == (64, 25) and shapes["text.position"] == (20, 64) and shapes["layer2.mlp.up.kernel"] == (64, 256)
     assert model.describe()["parameters"] == sum(int(np.prod(s)) for s in shapes.values())
     assert abs(float(model.p("question.embedding").std()) - 0.02) < 0.002
-    assert abs(float(model.p("layer0.self.o.kernel").std()) - 0.02 / np.sqrt(6)) < 0.001
+    assert abs(float(model.p("layer0.self.o.kernel").std()) - 1 / np.sqrt(64)) < 0.01  # fan-in kernels
     assert float(model.p("layer1.mlp.norm.scale").min()) == 1.0 and float(model.p("patch.proj.bias").abs().max()) == 0.0
     assert np.array_equal(GeneralPolicy(SHAPE, seed=1).get_arrays()["output.kernel"], model.get_arrays()["output.kernel"])
+
+
+def test_fan_in_kernel_init_is_the_default() -> None:
+    model = GeneralPolicy(SHAPE, seed=1)
+    assert abs(float(model.p("layer0.mlp.down.kernel").std()) - 1 / np.sqrt(256)) < 0.005
+    assert abs(float(model.p("patch.proj.kernel").std()) - 1 / np.sqrt(SHAPE["patchDim"])) < 0.02
+    assert abs(float(model.p("question.embedding").std()) - 0.02) < 0.002  # embeddings keep the default
+    with pytest.raises(ValueError, match="kernel_init 'xavier'"):
+        GeneralPolicy(SHAPE, seed=1, kernel_init="xavier")
+    gpt2 = GeneralPolicy(SHAPE, seed=1, kernel_init="gpt2")
+    assert abs(float(gpt2.p("layer0.self.q.kernel").std()) - 0.02) < 0.002
 
 
 def test_shapes_and_log_probs(policy: GeneralPolicy) -> None:

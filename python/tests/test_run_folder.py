@@ -38,8 +38,9 @@ def test_every_file_written_validates_against_the_schemas(tmp_path: Path) -> Non
 
     status = json.loads((folder / "status.json").read_text())
     assert_valid(status, "status.schema.json", "status.json")
-    assert (status["state"], status["step"], status["pid"], status["formatVersion"], status["inbox"], status["writer"]) == (
-        "completed", 2, os.getpid(), FORMAT_VERSION, "inbox.jsonl", "test writer")
+    assert (status["state"], status["step"], status["pid"], status["formatVersion"], status["writer"]) == (
+        "completed", 2, os.getpid(), FORMAT_VERSION, "test writer")
+    assert "inbox" not in status, "a completed writer reads no controls: no inbox advertised"
     assert json.loads((folder / "config.json").read_text()) == config
     assert_valid(config, "config.schema.json", "config.json")
     metrics = json_lines(folder / "metrics.jsonl")

@@ -14,16 +14,18 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DurianInputError } from '../core/index.js';
 import { writeBytesAtomic } from '../trainer/run/atomic.js';
-import { type Split, encodePng, generateTask, taskLevelsAt, taskImagePath } from '../trainer/tasks/index.js';
+import { type Split, type SuiteVersion, encodePng, generateTask, taskLevelsAt, taskImagePath } from '../trainer/tasks/index.js';
+import { suiteFlag } from './suiteFlag.js';
 
-export const EXPORT_PARQUET_HELP = `durian export-tasks --n N --out FILE.parquet [--validation-n M] [--seed S]
+export const EXPORT_PARQUET_HELP = `durian export-tasks --n N --out FILE.parquet [--validation-n M] [--seed S] [--suite v1|v2]
 
 Writes the built-in suite as an EasyR1-shaped Parquet dataset: training tasks 0..N-1 and validation tasks
-0..M-1 of seed S (default 1; the tasks durian train --seed S uses), with columns images (embedded PNGs as
-{bytes, path}), problem ("<image>" + question), answer, id, split (train / validation), perceptual_level and
-reasoning_level. Train on it with: durian train --dataset FILE.parquet --split-column split
+0..M-1 of seed S (default 1) and suite version v1|v2 (default v1; the tasks durian train --seed S --suite V
+uses), with columns images (embedded PNGs as {bytes, path}), problem ("<image>" + question), answer, id, split
+(train / validation), perceptual_level and reasoning_level. Train on it with: durian train --dataset FILE.parquet --split-column split
 
-  --validation-n M   validation tasks (default: N, at most 512)`;
+  --validation-n M   validation tasks (default: N, at most 512)
+  --suite V          version of the built-in suite: v1 (default) or v2`;
 
 /** Most tasks one Parquet export holds (about 13 KB a task; the file is built in memory). */
 export const MAX_PARQUET_TASKS = 200_000;
@@ -33,6 +35,8 @@ export interface ExportParquetOptions {
   n: number;
   validationN: number;
   seed: number;
+  /** Version of the built-in suite (default v1). */
+  suite?: SuiteVersion;
   out: string;
 }
 
@@ -47,10 +51,10 @@ export interface SuiteRow {
   reasoningLevel: number;
 }
 
-/** The built-in tasks `split` 0..count-1 of `seed` as dataset rows. */
-export function suiteRows(seed: number, split: Split, count: number): SuiteRow[] {
+/** The built-in tasks `split` 0..count-1 of `seed` (suite version `suite`, default v1) as dataset rows. */
+export function suiteRows(seed: number, split: Split, count: number, suite: SuiteVersion = 'v1'): SuiteRow[] {
   return Array.from({ length: count }, (_, index) => {
-    const task = generateTask(seed, split, index, taskLevelsAt(seed, split, index));
+    const task = generateTask(seed, split, index, taskLevelsAt(seed, split, index), suite);
     return {
       image: { bytes: new Uint8Array(encodePng(task.image)), path: taskImagePath(task) },
       problem: `<image>${task.question}`,
@@ -99,7 +103,7 @@ export async function suiteParquet(rows: readonly SuiteRow[]): Promise<Uint8Arra
 }
 
 export async function exportParquet(options: ExportParquetOptions): Promise<{ file: string; rows: number }> {
-  const rows = [...suiteRows(options.seed, 'train', options.n), ...suiteRows(options.seed, 'validation', options.validationN)];
+  const rows = [...suiteRows(options.seed, 'train', options.n, options.suite), ...suiteRows(options.seed, 'validation', options.validationN, options.suite)];
   writeBytesAtomic(options.out, await suiteParquet(rows));
   return { file: options.out, rows: rows.length };
 }
@@ -120,16 +124,17 @@ function wholeNumber(value: string | undefined, flag: string, min: number, max: 
 export async function runExportParquet(argv: string[], print: (line: string) => void): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { n: { type: 'string' }, 'validation-n': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } },
+    options: { n: { type: 'string' }, 'validation-n': { type: 'string' }, seed: { type: 'string' }, suite: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } },
     strict: true,
   });
   if (values.help) return print(EXPORT_PARQUET_HELP), 0;
   const n = wholeNumber(values.n, '--n', 1, MAX_PARQUET_TASKS);
   const validationN = values['validation-n'] === undefined ? Math.min(n, DEFAULT_MAX_VALIDATION) : wholeNumber(values['validation-n'], '--validation-n', 1, MAX_PARQUET_TASKS - n);
   const seed = values.seed === undefined ? 1 : wholeNumber(values.seed, '--seed', 0, 2 ** 31 - 1);
+  const suite = suiteFlag(values.suite);
   if (!values.out) throw new DurianInputError('--out', 'is required: the .parquet file to write');
   const out = path.resolve(values.out);
-  const { rows } = await exportParquet({ n, validationN, seed, out });
-  print(`wrote ${rows} built-in tasks (${n} train, ${validationN} validation; seed ${seed}) to ${path.relative(process.cwd(), out) || out}`);
+  const { rows } = await exportParquet({ n, validationN, seed, suite, out });
+  print(`wrote ${rows} built-in tasks (${n} train, ${validationN} validation; seed ${seed}) of suite ${suite} to ${path.relative(process.cwd(), out) || out}`);
   return 0;
 }

@@ -19,23 +19,26 @@ import { Rng, mixSeed } from '../trainer/rng.js';
 import { writeBytesAtomic } from '../trainer/run/atomic.js';
 import { type PooledTask, TaskPool } from '../trainer/taskPool.js';
 import {
+  type SuiteVersion,
   ACCURACY_WEIGHT, FORMAT_WEIGHT, QUESTION_MAX_TOKENS, QUESTION_VOCAB, RESPONSE_BOS_ID, RESPONSE_EOS_ID, RESPONSE_MAX_TOKENS,
   RESPONSE_PAD_ID, RESPONSE_VOCAB, type Split, type Task, decodeResponse, encodePng, responseTokenId, scoreResponse, targetResponse,
 } from '../trainer/tasks/index.js';
 import { defaultCacheDir } from './score.js';
 import { runExportParquet, wantsParquet } from './exportParquet.js';
+import { suiteFlag } from './suiteFlag.js';
 
-export const EXPORT_TASKS_HELP = `durian export-tasks --split train|validation --n N [--seed S] --out DIR [--cache-dir DIR]
+export const EXPORT_TASKS_HELP = `durian export-tasks --split train|validation --n N [--seed S] [--suite v1|v2] --out DIR [--cache-dir DIR]
 
-Writes the built-in tasks train|validation 0..N-1 of seed S (default 1) with their frozen-encoder patch features,
-for the PyTorch trainer (python/durian_rl/ddp) and other tools outside Node:
+Writes the built-in tasks train|validation 0..N-1 of seed S (default 1) and suite version v1|v2 (default v1; the
+tasks durian train --seed S --suite V uses) with their frozen-encoder patch features, for the PyTorch trainer
+(python/durian_rl/ddp) and other tools outside Node:
   DIR/<split>.meta.json      vocabularies, shapes, encoder, reward weights
   DIR/<split>.jsonl          one task per line (question and gold response ids/text, levels, answer, visual entropy)
   DIR/<split>.features.npy   float32 [N, patches, dims]
   DIR/images/<task id>.png   the images (for the Rollout Groups panel of a run written from these tasks)
 Export both splits into the same DIR for training with validation.
 
-durian export-tasks --n N --out FILE.parquet [--validation-n M] [--seed S]
+durian export-tasks --n N --out FILE.parquet [--validation-n M] [--seed S] [--suite v1|v2]
 writes them instead as an EasyR1-shaped Parquet dataset for durian train --dataset (export-tasks --out X.parquet --help).`;
 
 export const EXPORT_FORMAT = 'durian-tasks/1';
@@ -47,6 +50,8 @@ export interface ExportTasksOptions {
   split: Split;
   n: number;
   seed: number;
+  /** Version of the built-in suite (default v1). */
+  suite?: SuiteVersion;
   out: string;
   cacheDir: string;
 }
@@ -109,9 +114,9 @@ export function npyHeader(shape: readonly number[]): Buffer {
 }
 
 export async function exportTasks(options: ExportTasksOptions, onProgress: (done: number) => void = () => {}): Promise<{ files: string[] }> {
-  const { split, n, seed, out } = options;
+  const { split, n, seed, out, suite = 'v1' } = options;
   const encoder = await loadEncoder();
-  const pool = new TaskPool(seed, encoder, { cacheDirectory: path.join(options.cacheDir, 'features') });
+  const pool = new TaskPool(seed, encoder, { cacheDirectory: path.join(options.cacheDir, 'features'), suite });
   const featureSize = encoder.patches * encoder.dims;
   const features = Buffer.alloc(n * featureSize * 4);
   const lines: string[] = [];
@@ -133,7 +138,7 @@ export async function exportTasks(options: ExportTasksOptions, onProgress: (done
 
   const meta = {
     format: EXPORT_FORMAT,
-    split, count: n, seed,
+    split, count: n, seed, suite,
     encoder: { name: encoder.metadata.name, id: encoder.id, description: encoder.metadata.description ?? '', patches: encoder.patches, dims: encoder.dims },
     shape: {
       questionVocabSize: QUESTION_VOCAB.length, responseVocabSize: RESPONSE_VOCAB.length, eosToken: RESPONSE_EOS_ID,
@@ -165,7 +170,7 @@ export async function runExportTasks(argv: string[], print: (line: string) => vo
   if (wantsParquet(argv)) return runExportParquet(argv, print);
   const { values } = parseArgs({
     args: argv,
-    options: { split: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, 'cache-dir': { type: 'string' }, help: { type: 'boolean' } },
+    options: { split: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, suite: { type: 'string' }, out: { type: 'string' }, 'cache-dir': { type: 'string' }, help: { type: 'boolean' } },
     strict: true,
   });
   if (values.help) return print(EXPORT_TASKS_HELP), 0;
@@ -174,10 +179,11 @@ export async function runExportTasks(argv: string[], print: (line: string) => vo
   }
   const n = wholeNumber(values.n, '--n', 1, MAX_TASKS);
   const seed = values.seed === undefined ? 1 : wholeNumber(values.seed, '--seed', 0, 2 ** 31 - 1);
+  const suite = suiteFlag(values.suite);
   if (!values.out) throw new DurianInputError('--out', 'is required: the folder to write <split>.jsonl, <split>.features.npy and <split>.meta.json into');
   const out = path.resolve(values.out);
   const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir();
-  const { files } = await exportTasks({ split: values.split, n, seed, out, cacheDir });
-  print(`wrote ${n} ${values.split} tasks (seed ${seed}): ${files.map((file) => path.relative(process.cwd(), file) || file).join(', ')}`);
+  const { files } = await exportTasks({ split: values.split, n, seed, suite, out, cacheDir });
+  print(`wrote ${n} ${values.split} tasks (seed ${seed}) of suite ${suite}: ${files.map((file) => path.relative(process.cwd(), file) || file).join(', ')}`);
   return 0;
 }

@@ -28,12 +28,12 @@ Commands:
                   DATASET  --encoder MODEL  --out FILE  --image-field F  --problem-field F  --answer-field F  (score --help)
   proxy         Is difficulty real for a policy? Accuracy by perceptual x reasoning level, entropy and confidence
                 buckets, Appendix-B error shares, for a base policy or a run's base and final policy.
-                  --run DIR | --checkpoint DIR  --policy KIND  --n N (2000)  --out FILE  (proxy --help)
+                  --run DIR | --checkpoint DIR  --policy KIND  --suite v1|v2  --n N (2000)  --out FILE  (proxy --help)
   study         A grid of real training runs (estimators x G x seeds, Durian's sensitivity) -> report.md, plots, results.json.
                   --config FILE  --estimators LIST  --seeds N  --group-sizes LIST  --steps N  --out DIR  (study --help)
   export-tasks  The built-in tasks: with their encoder features as JSON Lines + .npy for the PyTorch trainer (python/),
                 or as an EasyR1-shaped Parquet dataset (--out FILE.parquet) for train --dataset.
-                  --split train|validation  --n N  --seed S (1)  --out DIR|FILE.parquet  (export-tasks --help)
+                  --split train|validation  --n N  --seed S (1)  --suite v1|v2  --out DIR|FILE.parquet  (export-tasks --help)
 
 Run 'durian <command> --help' for details.`;
 

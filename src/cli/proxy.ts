@@ -21,7 +21,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DurianInputError, PERCEPTUAL_BUCKETS, type PerceptualBucket, mean, perceptualBuckets, spearman } from '../core/index.js';
-import { POLICY_KINDS } from '../protocol/index.js';
+import { POLICY_KINDS, SUITE_CHOICES, type SuiteChoice } from '../protocol/index.js';
+import { withLegacyRunSettings } from '../trainer/args.js';
 import { selectBackend } from '../trainer/backend/index.js';
 import { loadOrBuildBasePolicy } from '../trainer/basePolicy.js';
 import { BuiltInTasks } from '../trainer/builtInTasks.js';
@@ -38,8 +39,9 @@ import { CHECKPOINTS_DIR, CONFIG_FILE, stepOfName } from '../trainer/run/layout.
 import { type Task, evaluateProgram, parseResponse } from '../trainer/tasks/index.js';
 import { ProgressBar, formatTable } from './progress.js';
 import { defaultCacheDir } from './score.js';
+import { suiteFlag } from './suiteFlag.js';
 
-const PROXY_HELP = `durian proxy [--run DIR | --checkpoint DIR] [--policy counting|general] [--n 2000] [--seed S] [--out FILE] [--cache-dir DIR]
+const PROXY_HELP = `durian proxy [--run DIR | --checkpoint DIR] [--policy counting|general] [--suite ${SUITE_CHOICES.join('|')}] [--n 2000] [--seed S] [--out FILE] [--cache-dir DIR]
 
 Greedy answers of a policy to n validation tasks of the built-in suite: held-out accuracy by perceptual level x
 reasoning level (marginals, level 0 - level 3 gaps), accuracy by visual-entropy bucket (low < q25 <= mid <= q75
@@ -51,6 +53,8 @@ correlation of visual entropy with the perceptual level, and issue 14's difficul
                     kind, seed and warm-up steps) and its final policy (the latest intact checkpoint)
   --checkpoint DIR  one checkpoint folder (DIR/checkpoints/step-N) of a run: that run's base policy and this one
   --policy KIND     without a run: the base policy of this kind (default counting); with one: must match it
+  --suite V         without a run: the built-in suite version of the tasks and the base policy (default v1);
+                    with one: must match the run's (a run is measured on the suite it trains on)
   --n N             validation tasks (default 2000)
   --seed S          without a run: the seed of tasks and base policy (default 1); with one: the run's
   --out FILE        everything as JSON (per policy, with each task's record)
@@ -338,7 +342,8 @@ function readRunConfig(runDir: string): TrainConfig {
   } catch (error) {
     throw new DurianInputError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
-  const config = parseTrainConfig(raw);
+  // A run made before the policy and suite settings existed trained the counting policy on suite v1.
+  const config = parseTrainConfig(raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? withLegacyRunSettings(raw as Record<string, unknown>) : raw);
   if (savedDataset(runDir)) throw new DurianInputError(runDir, 'trained on a dataset; durian proxy measures the built-in suite only (its levels and error classes are the suite\'s)');
   return config;
 }
@@ -401,7 +406,7 @@ export async function runProxy(argv: string[], print: (line: string) => void): P
   const { values } = parseArgs({
     args: argv,
     options: {
-      run: { type: 'string' }, checkpoint: { type: 'string' }, policy: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' },
+      run: { type: 'string' }, checkpoint: { type: 'string' }, policy: { type: 'string' }, suite: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' },
       out: { type: 'string' }, 'cache-dir': { type: 'string' }, help: { type: 'boolean' },
     },
     strict: true,
@@ -412,6 +417,7 @@ export async function runProxy(argv: string[], print: (line: string) => void): P
   if (values.policy !== undefined && !(POLICY_KINDS as readonly string[]).includes(values.policy)) {
     throw new DurianInputError('--policy', `must be one of ${POLICY_KINDS.join(', ')}, got ${JSON.stringify(values.policy)}`);
   }
+  const askedSuite = suiteFlag(values.suite);
   const run = values.run !== undefined || values.checkpoint !== undefined ? openRunTarget(values) : null;
   if (run && values.seed !== undefined) throw new DurianInputError('--seed', `is the run's own (${run.config.seed}) with --run / --checkpoint; leave it out`);
   if (run && values.policy !== undefined && values.policy !== run.config.policy) {
@@ -419,12 +425,16 @@ export async function runProxy(argv: string[], print: (line: string) => void): P
   }
   const seed = run ? run.config.seed : values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new DurianInputError('--seed', `must be a whole number >= 0, got ${JSON.stringify(values.seed)}`);
+  if (run && values.suite !== undefined && values.suite !== run.config.suite) {
+    throw new DurianInputError('--suite', `is ${values.suite}, but the run ${run.dir} trains on suite ${run.config.suite}`);
+  }
   const kind = run ? run.config.policy : values.policy ?? 'counting';
+  const suite: SuiteChoice = run ? run.config.suite : askedSuite;
   const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir();
 
   await selectBackend({ backend: 'auto' });
   const encoder = await loadEncoder(run?.config.encoderPath || undefined);
-  const source = new BuiltInTasks(seed, encoder, { cacheDirectory: path.join(cacheDir, 'features'), trainSize: 1, validationSize: n });
+  const source = new BuiltInTasks(seed, encoder, { cacheDirectory: path.join(cacheDir, 'features'), trainSize: 1, validationSize: n, suite });
   let warmupBar: ProgressBar | null = null;
   const base = await loadOrBuildBasePolicy({
     kind, source, seed, cacheDir,
@@ -439,7 +449,9 @@ export async function runProxy(argv: string[], print: (line: string) => void): P
   const factory = policyFactory(kind);
   const policies: ProxyPolicy[] = [{ label: { role: 'base', kind, parameters: 0, step: 0, warmup: { steps: base.steps, checkAccuracy: base.checkAccuracy, cached: base.cached } }, weights: base.weights }];
   if (run) policies.push({ label: { role: 'final', kind, parameters: 0, step: run.checkpoint.step }, weights: run.checkpoint.weights });
-  if (run) print(`run ${run.dir}: ${kind} policy, seed ${seed}; base policy and the checkpoint of step ${run.checkpoint.step}`);
+  print(run
+    ? `run ${run.dir}: ${kind} policy, suite ${suite}, seed ${seed}; base policy and the checkpoint of step ${run.checkpoint.step}`
+    : `${kind} base policy, suite ${suite}, seed ${seed}`);
   const reports: (ProxyReport & { tasks: ProxyTaskRecord[] })[] = [];
   for (const { label, weights } of policies) {
     const policy = await factory.create(source.shape, { seed, weights });
@@ -455,7 +467,7 @@ export async function runProxy(argv: string[], print: (line: string) => void): P
     }
   }
   if (values.out) {
-    writeBytesAtomic(path.resolve(values.out), `${JSON.stringify({ run: run?.dir ?? null, kind, seed, n, policies: reports }, null, 1)}\n`);
+    writeBytesAtomic(path.resolve(values.out), `${JSON.stringify({ run: run?.dir ?? null, kind, suite, seed, n, policies: reports }, null, 1)}\n`);
     print(`\nwrote ${values.out}`);
   }
   return 0;

@@ -4,27 +4,30 @@
  * `compare/runs`. While it is open it watches the run folders (and a study's runs/ folder, for cells that start
  * later): a change is read again a second later (at most once a second per run) and posted as `compare/run`, so a live run or a running
  * study grows on the charts without polling. A click on a chart opens Rollout Groups on that run at that step;
- * a chart's export is saved through exportSave.ts.
+ * a chart's export is saved through exportSave.ts. What it compares is kept in the workspace state: after
+ * Reload Window its serializer (extension.ts) reopens it on the same runs (those still there).
  */
 import { type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { COMPARE, type CompareHostToWebviewMessage, parseCompareHostToWebview, parseCompareWebviewToHost } from '../protocol/compare.js';
-import { isStudyFolder, readCompareRun, studyRunDirs } from './compareRuns.js';
+import { type CompareSource, isStudyFolder, readCompareRun, restorableSource, studyRunDirs } from './compareRuns.js';
 import { handleExportMessage } from './exportSave.js';
 import { makeNonce, webviewHtml } from './webviewHtml.js';
 
 export const COMPARE_VIEW_TYPE = 'durian.compare';
+/** The workspace-state key of what the Compare panel shows, so that it comes back after Reload Window. */
+const SOURCE_KEY = 'durian.compare.source';
 /** A run's files are read again this long after a change (a step writes several files; a fast run many a second). */
 const QUIET_MS = 1000;
 
-/** What is compared: run folders, or a study folder (whose runs/ may still grow). */
-export type CompareSource = { runDirs: string[] } | { studyDir: string };
+export type { CompareSource } from './compareRuns.js';
 
 export class ComparePanel implements vscode.Disposable {
   private static current: ComparePanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly watchers = new Map<string, FSWatcher>();
+  private readonly context: vscode.ExtensionContext;
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
   private ready = false;
   private runDirs: string[] = [];
@@ -37,10 +40,26 @@ export class ComparePanel implements vscode.Disposable {
       current.setSource(source);
       return current;
     }
-    const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')];
-    const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Durian: Compare Runs', vscode.ViewColumn.Active, { enableScripts: true, localResourceRoots: roots });
+    const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Durian: Compare Runs', vscode.ViewColumn.Active, comparePanelOptions(context));
     ComparePanel.current = new ComparePanel(panel, context, log, source);
     return ComparePanel.current;
+  }
+
+  /**
+   * Reopens the panel after a reload on what it compared (saved in the workspace state): the study folder if
+   * it still is one, else the run folders that still are runs. With nothing left to show the panel closes
+   * (one line in the output channel says why).
+   */
+  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, log: (line: string) => void): void {
+    const source = restorableSource(context.workspaceState.get<unknown>(SOURCE_KEY));
+    if (!source) {
+      log('compare: the panel was not restored after the reload: the runs it compared are gone');
+      panel.dispose();
+      return;
+    }
+    panel.webview.options = comparePanelOptions(context);
+    ComparePanel.current?.dispose();
+    ComparePanel.current = new ComparePanel(panel, context, log, source);
   }
 
   private constructor(
@@ -49,6 +68,7 @@ export class ComparePanel implements vscode.Disposable {
     private readonly log: (line: string) => void,
     private source: CompareSource,
   ) {
+    this.context = context;
     const asset = (file: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview', file)).toString();
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'durian.svg');
     panel.webview.html = webviewHtml({ cspSource: panel.webview.cspSource, nonce: makeNonce(), scriptUri: asset('compare.js'), styleUris: [asset('compare.css')], title: 'Durian: Compare Runs' });
@@ -66,6 +86,7 @@ export class ComparePanel implements vscode.Disposable {
   private setSource(source: CompareSource): void {
     this.source = source;
     this.runDirs = 'studyDir' in source ? studyRunDirs(source.studyDir) : [...source.runDirs];
+    void this.context.workspaceState.update(SOURCE_KEY, source);
     this.panel.title = `Compare: ${this.title()}`;
     this.watch();
     if (this.ready) this.postAll();
@@ -163,4 +184,9 @@ export class ComparePanel implements vscode.Disposable {
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.panel.dispose();
   }
+}
+
+/** Scripts on; the extension's dist/webview and media (the panel shows no run files). */
+function comparePanelOptions(context: vscode.ExtensionContext): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')] };
 }

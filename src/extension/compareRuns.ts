@@ -10,6 +10,9 @@ import type { CompareRun } from '../protocol/compare.js';
 import { type DashboardRunState, RUN_STATES } from '../protocol/index.js';
 import { readRunBackends, readRunConfig, readRunDetails, readRunHistory, readRunStatus, runFolderProblem } from './runFiles.js';
 
+/** What is compared: run folders, or a study folder (whose runs/ may still grow). */
+export type CompareSource = { runDirs: string[] } | { studyDir: string };
+
 /** trainer.log's line naming the backend: `... INFO  backend wasm (CPU ...)`. */
 const BACKEND_LINE = /\bINFO\s+backend (\S+)/;
 /** How much of trainer.log is searched for it (it is among the first lines). */
@@ -126,4 +129,17 @@ export function studyRunDirs(studyDir: string): string[] {
         return false;
       }
     });
+}
+
+/**
+ * A saved comparison that can still be shown: a study folder that still is one, or the saved run folders that
+ * are still runs (`runFolderProblem`); undefined when nothing is left or the saved value is not a source.
+ */
+export function restorableSource(saved: unknown): CompareSource | undefined {
+  if (!saved || typeof saved !== 'object') return undefined;
+  const { studyDir, runDirs } = saved as { studyDir?: unknown; runDirs?: unknown };
+  if (typeof studyDir === 'string') return isStudyFolder(studyDir) ? { studyDir } : undefined;
+  if (!Array.isArray(runDirs)) return undefined;
+  const kept = runDirs.filter((dir): dir is string => typeof dir === 'string' && runFolderProblem(dir) === undefined);
+  return kept.length > 0 ? { runDirs: kept } : undefined;
 }

@@ -1,12 +1,13 @@
 /**
  * Extension entry point: wires the commands of the "Durian" category (./commands.ts), the Runs view, the
- * Dashboard and Rollout Groups panels (with their serializers) and the training controller. The host never
- * loads ML runtimes: it forks the trainer bundle and talks to it through src/protocol, or follows a run
- * folder another process writes.
+ * Dashboard, Rollout Groups and Compare Runs panels (with their serializers: each comes back after Reload
+ * Window) and the training controller. The host never loads ML runtimes: it forks the trainer bundle and
+ * talks to it through src/protocol, or follows a run folder another process writes.
  */
 import * as vscode from 'vscode';
 import { DurianCommands } from './commands.js';
 import { compareRunsCommand, exportToCommand } from './compareCommands.js';
+import { COMPARE_VIEW_TYPE, ComparePanel } from './comparePanel.js';
 import { TrainingController } from './controller.js';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboardPanel.js';
 import { ROLLOUT_GROUPS_VIEW_TYPE, RolloutGroupsPanel } from './rolloutGroupsPanel.js';
@@ -52,6 +53,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
       async deserializeWebviewPanel(panel) {
         DashboardPanel.revive(panel, context, trainer);
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel) {
+        ComparePanel.revive(panel, context, (line) => output.appendLine(line));
       },
     }),
     vscode.window.registerWebviewPanelSerializer(ROLLOUT_GROUPS_VIEW_TYPE, {

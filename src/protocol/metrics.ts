@@ -7,7 +7,7 @@
 import { RELABEL_REWARD_RANGE } from './limits.js';
 
 /** The unit of a metric; UNIT_LABELS says each in words for a chart. */
-export type MetricUnit = 'reward' | 'fraction' | 'advantage' | 'tokens' | 'prompts' | 'seconds' | 'sequences/s' | 'nats' | 'loss' | 'norm' | 'learning rate' | 'ms';
+export type MetricUnit = 'reward' | 'fraction' | 'advantage' | 'tokens' | 'prompts' | 'seconds' | 'sequences/s' | 'nats' | 'loss' | 'norm' | 'learning rate' | 'ms' | 'optimiser steps';
 
 /** How a chart names a unit (the axis of its values). */
 export const UNIT_LABELS: Readonly<Record<MetricUnit, string>> = {
@@ -23,6 +23,7 @@ export const UNIT_LABELS: Readonly<Record<MetricUnit, string>> = {
   norm: 'L2 norm',
   'learning rate': 'learning rate',
   ms: 'ms',
+  'optimiser steps': 'optimiser steps',
 };
 
 export interface MetricRange {
@@ -70,6 +71,7 @@ export const METRIC = {
   ppoKl: 'actor/ppo_kl',
   gradNorm: 'actor/grad_norm',
   lr: 'actor/lr',
+  optimizerSteps: 'actor/optimizer_steps',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
@@ -112,6 +114,12 @@ export const METRICS: Readonly<Record<MetricName, MetricSpec>> = {
   [METRIC.ppoKl]: { unit: 'nats', range: {}, meaning: 'Approximate KL between the rollout policy and the updated one (may be slightly negative).', fromUpdate: true },
   [METRIC.gradNorm]: { unit: 'norm', range: nonNegative, meaning: 'Gradient norm of the update, before clipping.', fromUpdate: true },
   [METRIC.lr]: { unit: 'learning rate', range: { min: 0 }, meaning: 'Learning rate of the update (after warm-up and schedule).', fromUpdate: true },
+  [METRIC.optimizerSteps]: {
+    unit: 'optimiser steps',
+    range: { min: 1, integer: true },
+    meaning: 'Optimiser steps of the update: PPO epochs x mini-batches (the loss and gradient metrics are the last epoch\'s, averaged over its mini-batches).',
+    fromUpdate: true,
+  },
 };
 
 export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];

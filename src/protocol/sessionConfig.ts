@@ -83,10 +83,15 @@ export function requireReasoningBinsFilled(session: SessionSettings, where = 'co
 
 /** What a session applies differently from what was asked, in words (logged when training starts). */
 export function sessionNotes(session: SessionSettings): string[] {
+  const notes: string[] = [];
   const bins = reasoningBinsInUse(session);
-  if (!bins || bins.used === bins.requested) return [];
-  const minPerBin = session.estimatorOptions.minPromptsPerBin as number;
-  return [
-    `durian uses ${bins.used} reasoning bins, not the ${bins.requested} of estimatorOptions.reasoningBins: ${session.batchSize} prompts per step fill at most ${bins.used} bins of minPromptsPerBin ${minPerBin}`,
-  ];
+  if (bins && bins.used !== bins.requested) {
+    const minPerBin = session.estimatorOptions.minPromptsPerBin as number;
+    notes.push(`durian uses ${bins.used} reasoning bins, not the ${bins.requested} of estimatorOptions.reasoningBins: ${session.batchSize} prompts per step fill at most ${bins.used} bins of minPromptsPerBin ${minPerBin}`);
+  }
+  const miniBatchSize = session.miniBatchSize;
+  if (typeof miniBatchSize === 'number' && miniBatchSize > session.batchSize) {
+    notes.push(`miniBatchSize ${miniBatchSize} is more than the ${session.batchSize} prompts per step: each PPO epoch updates on the whole batch in one optimiser step`);
+  }
+  return notes;
 }

@@ -23,6 +23,10 @@ export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
 /** The policy kinds the trainer registers (src/trainer/policy/kinds.ts; test/trainer/policy/kinds.test.ts checks both agree). */
 export const POLICY_KINDS = ['counting', 'general'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];
+
+/** Versions of the built-in task suite (src/trainer/tasks/types.ts takes its list from here). */
+export const SUITE_CHOICES = ['v1', 'v2'] as const;
+export type SuiteChoice = (typeof SUITE_CHOICES)[number];
 const POLICY_DESCRIPTIONS: Record<PolicyKind, string> = {
   counting: 'The hand-wired counting policy: splits the question at plus/minus/than and reads counts with a count pointer (it knows the built-in tasks).',
   general: 'A small transformer decoder over the image patches and the question tokens, with no task knowledge wired in.',
@@ -98,7 +102,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     live: 'reasoningBins',
     vscode: {
       key: 'durian.durian.reasoningBins',
-      note: 'Capped so that every bin holds at least `minPromptsPerBin` prompts of a step: with 16 prompts per step and 2 per bin, at most 8 bins are used (the trainer logs the bins it uses).',
+      note: 'Capped so that every bin holds at least `minPromptsPerBin` prompts of a step: the default 128 prompts per step fill 12 bins with 10-11 prompts each, while 16 prompts per step at 2 per bin use at most 8 bins (the trainer logs the bins it uses).',
     },
   }),
   estimatorOption('minPromptsPerBin', ['durian'], { live: 'minPromptsPerBin', vscode: { key: 'durian.durian.minPromptsPerBin' } }),
@@ -108,9 +112,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   estimatorOption('confidence', ['durian']),
   { name: 'band', feeds: 'estimatorOptions', estimators: ESTIMATOR_NAMES, option: bandOption as OptionSpec<unknown> },
   config('seed', numberOption('Seed of everything random; a fixed seed reproduces a run bit for bit on the same backend.', 1, whole(0, 2 ** 31 - 1)), { vscode: training('seed') }),
-  config('steps', numberOption('Total RL steps (one batch of prompts x rollouts and one update each).', 2000, whole(1, 1_000_000)), { vscode: training('steps') }),
-  config('batchSize', numberOption('Prompts per step (B).', 16, whole(1, 1024)), { live: 'batchSize', vscode: training('batchSize') }),
+  config('steps', numberOption('Total RL steps (one batch of prompts x rollouts and one update each).', 250, whole(1, 1_000_000)), { vscode: training('steps') }),
+  config('batchSize', numberOption('Prompts per step (B).', 128, whole(1, 1024)), { live: 'batchSize', vscode: training('batchSize') }),
   config('groupSize', numberOption('Rollouts per prompt (G).', 8, whole(2, 64)), { live: 'groupSize', vscode: training('groupSize') }),
+  config('miniBatchSize', numberOption('Prompts per mini-batch of the update: each PPO epoch shuffles the prompt groups and makes ceil(prompts / miniBatchSize) optimiser steps, a group\'s rollouts staying together (0, or more than batchSize: the whole batch in one step). The paper: 512 prompts a step in mini-batches of 128.', 16, whole(0, 1024)), {
+    vscode: training('miniBatchSize'),
+  }),
   config('algorithm', choiceOption('Policy objective: grpo (symmetric clip, KL to the base policy) or dapo (clip-higher 0.28, token-mean loss, dynamic sampling with band [0.01, 0.99]).', 'grpo', ['grpo', 'dapo']), {
     vscode: training('algorithm'),
   }),
@@ -133,6 +140,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   config('rolloutsEvery', numberOption("Keep every N-th step's rollout groups (and their images) in rollouts/, plus the last step and any step intervened on; every step still streams live.", 10, whole(1, 1_000_000))),
   config('policy', choiceOption('Policy model of a new run: counting (hand-wired, knows the built-in tasks) or general (a small transformer decoder that learns them from data). A resumed run keeps its own.', 'counting', POLICY_KINDS), {
     vscode: { key: 'durian.training.policy', enumDescriptions: POLICY_KINDS.map((kind) => POLICY_DESCRIPTIONS[kind]) },
+  }),
+  config('suite', choiceOption('Built-in task suite of a new run: v1 (the original) or v2 (objects share patches, confusable decoy hues, occlusion; more reasoning steps). A resumed run keeps its own.', 'v1', SUITE_CHOICES), {
+    vscode: training('suite'),
   }),
   config('warmupSteps', numberOption('Most supervised warm-up steps of the base policy (built once and cached by its settings).', 600, whole(0, 100_000)), { vscode: training('warmupSteps') }),
   config('backend', choiceOption('tfjs backend of the trainer: auto tries tfjs-node-gpu, tfjs-node, wasm, then cpu, and takes the first that loads and passes a self-check.', 'auto', BACKEND_CHOICES), {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DurianInputError } from '../core/index.js';
-import { BACKEND_CHOICES, POLICY_KINDS, settingNamed } from '../protocol/index.js';
+import { BACKEND_CHOICES, POLICY_KINDS, SUITE_CHOICES, settingNamed } from '../protocol/index.js';
 import { type TrainConfig, parseTrainConfig } from './config.js';
 import { type DatasetFlags, datasetKeysOfConfig } from '../protocol/datasetLaunch.js';
 import { type DatasetSettings, datasetSettingsFromFlags } from './datasetTasksRun.js';
@@ -36,6 +36,7 @@ const TRAIN_OPTIONS = {
   'from-scratch': { type: 'boolean' },
   backend: { type: 'string' },
   policy: { type: 'string' },
+  suite: { type: 'string' },
   seed: { type: 'string' },
   'runs-folder': { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -47,7 +48,7 @@ const TRAIN_OPTIONS = {
   help: { type: 'boolean' },
 } as const;
 
-export const TRAIN_HELP = `durian train [--config FILE] [--estimator durian] [--steps N] [--out DIR] [--resume DIR] [--backend NAME] [--policy KIND] [--seed S]
+export const TRAIN_HELP = `durian train [--config FILE] [--estimator durian] [--steps N] [--out DIR] [--resume DIR] [--backend NAME] [--policy KIND] [--suite V] [--seed S]
 
   --config FILE     JSON training config (every field optional; fields, ranges and defaults: src/protocol/settings.ts)
   --estimator NAME  durian | grpo | dr_grpo | rloo | batch_std (overrides the config)
@@ -57,6 +58,7 @@ export const TRAIN_HELP = `durian train [--config FILE] [--estimator durian] [--
   --from-scratch    with --resume, when no checkpoint is intact: start the run over from step 0 (deletes its history)
   --backend NAME    ${BACKEND_CHOICES.join(' | ')}
   --policy KIND     ${POLICY_KINDS.join(' | ')} (default ${String(settingNamed('policy')?.option.default)}; a resumed run keeps its own)
+  --suite V         built-in task suite ${SUITE_CHOICES.join(' | ')} (default ${String(settingNamed('suite')?.option.default)}; a resumed run keeps its own)
   --seed S          seed of everything random
   --runs-folder F   where new runs go when --out is not given (default ./runs)
   --cache-dir D     base-policy and feature cache (default $DURIAN_CACHE_DIR or ~/.cache/durian-rl)
@@ -70,8 +72,17 @@ export const TRAIN_HELP = `durian train [--config FILE] [--estimator durian] [--
 Ctrl+C stops after the current step with a checkpoint. A running run is steerable from anywhere: append controls
 (JSON lines of src/protocol/controls.ts) to DIR/inbox.jsonl; each is acknowledged in DIR/interventions.jsonl.`;
 
-/** The policy of a run whose config.json names none (made before the setting existed). */
+/** The policy and suite of a run whose config.json names none (made before the setting existed). */
 const LEGACY_POLICY_KIND = 'counting';
+const LEGACY_SUITE = 'v1';
+
+/**
+ * A run's config.json as written, with the settings a run made before they existed trained on (whatever the
+ * defaults are now): the counting policy and suite v1.
+ */
+export function withLegacyRunSettings(raw: Record<string, unknown>): Record<string, unknown> {
+  return { ...raw, ...(raw.policy === undefined ? { policy: LEGACY_POLICY_KIND } : {}), ...(raw.suite === undefined ? { suite: LEGACY_SUITE } : {}) };
+}
 
 function readJson(file: string, what: string): unknown {
   let text: string;
@@ -108,10 +119,13 @@ export function parseTrainInvocation(argv: string[]): TrainInvocation & { help: 
     }
     raw = readJson(path.join(values.resume, 'config.json'), '--resume') as Record<string, unknown>;
     if (values.config) throw new DurianInputError('--config', 'cannot be combined with --resume (the run keeps its config.json)');
-    // Runs made before the policy setting existed trained the counting policy.
-    if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && raw.policy === undefined) raw = { ...raw, policy: LEGACY_POLICY_KIND };
+    // Runs made before the policy and suite settings existed trained the counting policy on suite v1.
+    if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) raw = withLegacyRunSettings(raw);
     if (values.policy !== undefined && values.policy !== raw.policy) {
       throw new DurianInputError('--policy', `the run in ${values.resume} trains the ${JSON.stringify(raw.policy)} policy and a resume keeps it; drop --policy, or start a new run for ${JSON.stringify(values.policy)}`);
+    }
+    if (values.suite !== undefined && values.suite !== raw.suite) {
+      throw new DurianInputError('--suite', `the run in ${values.resume} trains on suite ${JSON.stringify(raw.suite)} and a resume keeps it; drop --suite, or start a new run for ${JSON.stringify(values.suite)}`);
     }
   } else if (values.config) {
     raw = readJson(values.config, '--config') as Record<string, unknown>;
@@ -133,12 +147,14 @@ export function parseTrainInvocation(argv: string[]): TrainInvocation & { help: 
   if (values.seed !== undefined) overrides.seed = integer(values.seed, 'seed');
   if (values.backend !== undefined) overrides.backend = values.backend;
   if (values.policy !== undefined) overrides.policy = values.policy;
+  if (values.suite !== undefined) overrides.suite = values.suite;
   const dataset = datasetSettingsFromFlags({ ...datasetFlags, ...values });
   if (dataset) {
     // A dataset's questions and answers are free text: only the general policy can learn them.
     const asked = values.policy ?? raw.policy;
     if (asked !== undefined && asked !== 'general') throw new DurianInputError('--policy', `a --dataset run trains the general policy (the ${JSON.stringify(asked)} policy knows only the built-in tasks); drop --policy or use --policy general`);
     overrides.policy = 'general';
+    if (values.suite !== undefined) throw new DurianInputError('--suite', 'picks a version of the built-in tasks; a --dataset run trains on the dataset instead: drop --suite');
   }
   if (values['allow-changed-dataset'] && !values.resume) throw new DurianInputError('--allow-changed-dataset', 'only applies with --resume DIR');
   const config = parseTrainConfig({ ...raw, ...overrides });

@@ -13,6 +13,7 @@ import {
   RESPONSE_EOS_ID,
   RESPONSE_MAX_TOKENS,
   RESPONSE_VOCAB,
+  type SuiteVersion,
   type Task,
   decodeResponse,
   scoreResponse,
@@ -40,9 +41,9 @@ export class BuiltInTasks implements TaskSource {
   constructor(
     readonly seed: number,
     readonly encoder: Encoder,
-    options: { cacheDirectory?: string; trainSize: number; validationSize: number },
+    options: { cacheDirectory?: string; trainSize: number; validationSize: number; suite?: SuiteVersion },
   ) {
-    this.pool = new TaskPool(seed, encoder, { cacheDirectory: options.cacheDirectory });
+    this.pool = new TaskPool(seed, encoder, { cacheDirectory: options.cacheDirectory, suite: options.suite });
     this.sizes = { train: options.trainSize, validation: options.validationSize, warmup: WARMUP_SIZE };
     this.shape = {
       questionVocabSize: QUESTION_VOCAB.length,
@@ -58,8 +59,9 @@ export class BuiltInTasks implements TaskSource {
   describe(): TaskSourceDescription {
     return {
       kind: 'built-in',
-      config: { seed: this.seed, encoder: this.encoder.id },
-      summary: `built-in counting and arithmetic scenes (seed ${this.seed}), ${this.encoder.patches} patches x ${this.encoder.dims} features`,
+      // The suite is part of what decides the tasks, so of the base-policy cache key: a v1 base is never reused for v2.
+      config: { seed: this.seed, encoder: this.encoder.id, suite: this.pool.suite },
+      summary: `built-in counting and arithmetic scenes, suite ${this.pool.suite} (seed ${this.seed}), ${this.encoder.patches} patches x ${this.encoder.dims} features`,
     };
   }
 

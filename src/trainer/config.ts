@@ -5,20 +5,22 @@
  * training starts so that a bad value fails with the field and the allowed range
  * (`config.lr: must be > 0 and <= 1, got -1`), never mid-run.
  */
-import { type BackendName, type PolicyKind, type SessionSettings, parseSessionSettings, sessionNotes } from '../protocol/index.js';
+import { type BackendName, type PolicyKind, type SessionSettings, type SuiteChoice, parseSessionSettings, sessionNotes } from '../protocol/index.js';
 
 export interface TrainConfig {
   /** Seed of everything random: task sampling, initial weights, rollouts. */
   seed: number;
   /**
-   * Total RL steps (one batch of prompts x rollouts and one update each). The default session (2000 steps,
-   * ~0.1-0.15 s each, plus a base-policy warm-up of ~20 s on a fresh machine) fits in under 5 minutes on 2 CPU
-   * cores; held-out accuracy is flat for the first ~300 steps and rises after (README: Training).
+   * Total RL steps (one batch of prompts x rollouts and one update each). The default session (250 steps of
+   * 128 prompts x 8, each as much update work as 8 steps of the earlier 16-prompt session, plus a base-policy
+   * warm-up of ~20 s on a fresh machine) is sized to the earlier 2000-step session's time on 2 CPU cores
+   * (docs/measurements-regime.md).
    */
   steps: number;
   /**
-   * Prompts per step (B). 16 with 2 PPO epochs: the same update time as 32 x 1 epoch, and the steadiest
-   * held-out curves of the recipes tried (README: Training).
+   * Prompts per step (B): the rollout batch the advantages are computed on. 128 (the paper: 512) so that
+   * Durian's perceptual buckets hold >= 32 prompts and its 12 reasoning bins >= 8 each; the update then
+   * takes it in mini-batches (`miniBatchSize`).
    */
   batchSize: number;
   /** Rollouts per prompt (G). */
@@ -30,7 +32,7 @@ export interface TrainConfig {
   /** Policy objective: GRPO (symmetric clip, KL k3 to the reference, sequence-mean loss) or DAPO (clip-higher, token-mean, dynamic sampling). */
   algorithm: 'grpo' | 'dapo';
   /**
-   * Adam learning rate of the RL updates (peak of the schedule). Measured on seed 1 over 1000 steps: 3e-4 is
+   * Adam learning rate of the RL updates (peak of the schedule). Measured in the earlier 16-prompt session on seed 1 over 1000 steps: 3e-4 is
    * too slow (+7 points), 1e-3 gains +9 to +12, 2e-3 and 3e-3 drift from the base (k3 KL ~0.6) and gain nothing.
    */
   lr: number;
@@ -59,13 +61,19 @@ export interface TrainConfig {
   temperature: number;
   /** Optimisation passes over each batch (PPO epochs). */
   ppoEpochs: number;
+  /**
+   * Prompts per mini-batch of the update (each epoch: the kept prompt groups shuffled, then ceil(prompts /
+   * miniBatchSize) optimiser steps); 0, or more than batchSize = the whole batch. 16 (8 mini-batches of the
+   * default 128 prompts) keeps the earlier session's optimiser steps: 16 prompts x 8 rollouts each.
+   */
+  miniBatchSize: number;
   /** Global gradient-norm clip. */
   maxGradNorm: number;
   /** Validate on the held-out set every N steps (and at the start and end). */
   validationEvery: number;
   /** Held-out validation prompts. */
   validationSize: number;
-  /** Training prompts in the pool the batches are drawn from (16384: the default session sees each about once). */
+  /** Training prompts in the pool the batches are drawn from (16384: the default session's 32,000 prompts see each about twice). */
   trainSize: number;
   /** Checkpoint every N steps (and at the end / on stop). */
   checkpointEvery: number;
@@ -92,6 +100,8 @@ export interface TrainConfig {
    * built-in suite, or 'general'. A run keeps its kind: a resume refuses a checkpoint of another kind.
    */
   policy: PolicyKind;
+  /** The built-in task suite's version (a resumed run keeps its own). */
+  suite: SuiteChoice;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Encoder } from './encoder/index.js';
 import { PatchFeatureCache } from './encoder/index.js';
-import { type Split, type Task, generateTask, padTokens, taskLevelsAt } from './tasks/index.js';
+import { DEFAULT_SUITE_VERSION, type Split, type SuiteVersion, type Task, generateTask, padTokens, taskLevelsAt } from './tasks/index.js';
 import { QUESTION_MAX_TOKENS } from './tasks/vocab.js';
 import type { PromptInputs } from './taskSource.js';
 
@@ -20,13 +20,16 @@ export interface PooledTask {
 export class TaskPool {
   private readonly tasks = new Map<string, PooledTask>();
   readonly cache: PatchFeatureCache;
+  /** The suite version every task of the pool comes from. */
+  readonly suite: SuiteVersion;
 
   constructor(
     readonly seed: number,
     readonly encoder: Encoder,
-    options: { cacheDirectory?: string } = {},
+    options: { cacheDirectory?: string; suite?: SuiteVersion } = {},
   ) {
     this.cache = new PatchFeatureCache(encoder, { directory: options.cacheDirectory });
+    this.suite = options.suite ?? DEFAULT_SUITE_VERSION;
   }
 
   /** Tasks `split` 0..count-1 at the given indices, generated and encoded where not yet pooled. */
@@ -34,7 +37,7 @@ export class TaskPool {
     const missing: Task[] = [];
     for (const index of indices) {
       const key = `${split}/${index}`;
-      if (!this.tasks.has(key)) missing.push(generateTask(this.seed, split, index, taskLevelsAt(this.seed, split, index)));
+      if (!this.tasks.has(key)) missing.push(generateTask(this.seed, split, index, taskLevelsAt(this.seed, split, index), this.suite));
     }
     if (missing.length > 0) {
       const encoded = await this.cache.get(missing.map((task) => task.image));

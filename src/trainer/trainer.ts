@@ -205,8 +205,12 @@ export class Trainer {
     const encoder = await loadEncoder(config.encoderPath || undefined);
     const cacheDirectory = path.join(options.cacheDir, 'features');
     this.source = options.dataset || (options.resumeDir && savedDataset(this.run.dir))
-      ? await openRunDataset({ run: this.run, settings: options.dataset, resumed: options.resumeDir !== undefined, allowChanged: options.allowChangedDataset === true, encoder, cacheDirectory, seed: config.seed, warn: (message) => this.log('warn', message) })
-      : new BuiltInTasks(config.seed, encoder, { cacheDirectory, trainSize: config.trainSize, validationSize: config.validationSize });
+      ? await openRunDataset({ run: this.run, settings: options.dataset, resumed: options.resumeDir !== undefined, allowChanged: options.allowChangedDataset === true, encoder, cacheDirectory, seed: config.seed, warn: (message) => this.log('warn', message) }).catch((error: unknown) => {
+          // A new run whose dataset cannot be loaded never started: it leaves no run folder behind.
+          if (!options.resumeDir) this.run.discardNew();
+          throw error;
+        })
+      : new BuiltInTasks(config.seed, encoder, { cacheDirectory, trainSize: config.trainSize, validationSize: config.validationSize, suite: config.suite });
     const base = await loadOrBuildBasePolicy({
       kind: config.policy,
       source: this.source,
@@ -223,7 +227,7 @@ export class Trainer {
     const factory = policyFactory(config.policy);
     const policy = await factory.create(this.source.shape, { seed: config.seed, weights: resumed?.weights ?? base.weights });
     this.reference = await factory.create(this.source.shape, { seed: config.seed, weights: base.weights });
-    this.state = startState({ sampleRng: new Rng(mixSeed(config.seed, 0x5a3e)), controls, inbox, policy });
+    this.state = startState({ sampleRng: new Rng(mixSeed(config.seed, 0x5a3e)), updateRng: new Rng(mixSeed(config.seed, 0x3b47)), controls, inbox, policy });
     if (resumed) restoreState(this.state, resumed);
     // meta.json: what trains the run (the policy and the task source, as they describe themselves), beside its starts.
     this.run.writeJsonAtomic(META_FILE, { ...this.run.readMeta(), policy: policy.describe(), tasks: this.source.describe() });
@@ -311,8 +315,8 @@ export class Trainer {
     const kept = computed.active.kept.flatMap((keep, s) => (keep ? [s] : []));
     let updateMetrics: Record<string, number> = {};
     if (kept.length > 0) {
-      const settings = { live, algorithm: config.algorithm, ppoEpochs: config.ppoEpochs, maxGradNorm: config.maxGradNorm, lr: live.lr * lrFactor(config, step), step, fault: this.fault };
-      const result = update(state.policy, this.reference, rollouts, kept, computed.active.advantages, settings);
+      const settings = { live, algorithm: config.algorithm, ppoEpochs: config.ppoEpochs, miniBatchSize: config.miniBatchSize, maxGradNorm: config.maxGradNorm, lr: live.lr * lrFactor(config, step), step, fault: this.fault };
+      const result = update(state.policy, this.reference, rollouts, kept, computed.active.advantages, state.updateRng, settings);
       if ('skip' in result) return this.skipStep(step, result.skip);
       updateMetrics = result.metrics;
     }

@@ -43,6 +43,11 @@ describe('general-policy bench rows', () => {
     assert.deepEqual(rows.map((r) => r.ratio), [0.9, 0.5, 0.6]);
   });
 
+  it('names the update threads of the TypeScript side (tfjs with the gradient worker) in the update and whole-step rows', () => {
+    const rows = generalBenchRows(generalBenchShape(false), { ...ours, threads: 1, updateThreads: 2 }, [theirs], null);
+    assert.deepEqual(rows.map((r) => r.name.replace(/^.*\(/, '(')), ['(onnxruntime 1 thread)', '(onnxruntime 1 thread, tfjs 2 threads)', '(onnxruntime 1 thread, tfjs 2 threads)']);
+  });
+
   it('flags a parameter-count mismatch between the two sides', () => {
     const rows = generalBenchRows(generalBenchShape(false), ours, [{ ...theirs, parameters: 1000 }], null);
     assert.equal(rows[0].note, 'parameters differ: 212569 vs 1000');

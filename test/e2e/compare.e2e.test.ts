@@ -2,8 +2,9 @@
  * Runs side by side, in a real VS Code (code-server + Chromium):
  * - two short real runs (`durian train`, GRPO and Durian, 4 prompts x 4 rollouts) are selected together in the
  *   Runs view and compared from its context menu: one Compare panel with both in the legend (estimator, G,
- *   seed) and in the summary table; a chart exports as SVG through the save dialog (VS Code's simple dialog, a
- *   quick input here) and the file is an SVG of that chart;
+ *   seed) and in the summary table; after Reload Window the panel comes back with the same runs; a chart
+ *   exports as SVG through the save dialog (VS Code's simple dialog, a quick input here) and the file is an SVG
+ *   of that chart;
  * - an intervention made in the test (a setConfig appended to the Durian run's inbox.jsonl while it trains) is a
  *   marker on the Dashboard's charts at its step, whose hover says what changed; a click on the chart at that
  *   step opens Rollout Groups at that step (the Dashboard's markers and click are otherwise covered only by the
@@ -126,6 +127,22 @@ describe('runs side by side in a real VS Code', { skip: e2eSkip(), timeout: 900_
       // Clicking the rows opened their Dashboard too: keep only the Compare panel's webview on screen.
       await vscode.runCommand('View: Close Other Editors in Group');
       await frame.locator('.legend-entry').first().waitFor({ timeout: 30_000 });
+    }));
+
+  it('the Compare panel comes back after Reload Window, with the same two runs', () =>
+    vscode.step('compare-reload', async () => {
+      await vscode.runCommand('Developer: Reload Window');
+      await vscode.waitForWorkbench();
+      const tab = vscode.page.locator('.part.editor .tab').filter({ hasText: /Compare: 2 runs/ });
+      await tab.first().waitFor({ timeout: 60_000 });
+      await tab.first().click();
+      const legend = vscode.webviewFrame().locator('.legend-entry');
+      await legend.nth(1).waitFor({ timeout: 60_000 });
+      const legends = await legend.allInnerTexts();
+      assert.equal(legends.length, 2, JSON.stringify(legends));
+      assert.match(legends.join('\n'), /a-grpo-G4-s1\s*grpo · G 4 · seed 1/);
+      assert.match(legends.join('\n'), /b-durian-G4-s1\s*durian · G 4 · seed 1/);
+      await vscode.screenshot('compare-after-reload');
     }));
 
   it('a chart exports as SVG through the save dialog', () =>

@@ -11,11 +11,15 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runDisplayName } from '../../src/extension/runReports.js';
+import { defaultOf } from '../../src/protocol/settings.js';
 import { e2eSkip, sleep, startVsCode, type VsCodeSession } from './harness.js';
 import { projectRoot } from './setup.js';
 
 /** The notification the controller used to show after every successful Pause, Resume and Stop. */
 const NO_RUN = /no training run is active/;
+/** The default session's steps and prompts per step (src/protocol/settings.ts). */
+const DEFAULT_STEPS = defaultOf('steps') as number;
+const DEFAULT_PROMPTS = defaultOf('batchSize') as number;
 
 describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), timeout: 1_200_000 }, () => {
   let vscode: VsCodeSession;
@@ -58,13 +62,13 @@ describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), tim
       await vscode.page.keyboard.press('Enter');
       await vscode.quickPickRow('durian').first().waitFor({ state: 'visible' });
       await vscode.page.keyboard.press('Enter');
-      // The default session: 2000 steps of 16 prompts x 8 rollouts (the CLI's `durian train`).
+      // The default session (the CLI's `durian train`): the settings table's steps and prompts per step.
       const first = await vscode.statusStep(600_000);
       await vscode.waitForStepAbove(first + 1, 180_000);
       const text = await vscode.statusBarText(/Durian step \d+\/\d+/);
-      assert.match(text, /step \d+\/2000/, 'the default session is 2000 steps');
+      assert.match(text, new RegExp(`step \\d+/${DEFAULT_STEPS}\\b`), `the default session is ${DEFAULT_STEPS} steps`);
       const facts = frame().locator('.run-facts');
-      await facts.filter({ hasText: /estimator durian.*step \d+ \/ 2000/ }).first().waitFor({ timeout: 60_000 });
+      await facts.filter({ hasText: new RegExp(`estimator durian.*step \\d+ / ${DEFAULT_STEPS}`) }).first().waitFor({ timeout: 60_000 });
       await frame().locator('.state-badge').filter({ hasText: 'Running' }).waitFor({ timeout: 30_000 });
       await frame().locator('.chart-grid canvas').first().waitFor({ state: 'visible', timeout: 60_000 });
       await sleep(2000);
@@ -75,7 +79,7 @@ describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), tim
     vscode.step('rollout-groups', async () => {
       await vscode.runCommand('Durian: Open Rollout Groups');
       await frame().locator('.group-row').first().waitFor({ state: 'visible', timeout: 60_000 });
-      await frame().locator('.step-facts').filter({ hasText: /16 groups/ }).first().waitFor({ timeout: 60_000 });
+      await frame().locator('.step-facts').filter({ hasText: new RegExp(`${DEFAULT_PROMPTS} groups`) }).first().waitFor({ timeout: 60_000 });
       await sleep(2000);
       await vscode.screenshot('dark-rollout-groups');
       const shot = await editorShot('dark-rollout-groups-editor');
@@ -85,10 +89,10 @@ describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), tim
   it('pauses (status bar says paused), resumes and stops, each without "no training run is active"', () =>
     vscode.step('pause-resume-stop', async () => {
       await runControl('Durian: Pause Training');
-      const paused = await vscode.statusBarText(/Durian paused · step \d+\/2000/, 60_000);
+      const paused = await vscode.statusBarText(new RegExp(`Durian paused · step \\d+/${DEFAULT_STEPS}`), 60_000);
       await vscode.screenshot('dark-paused');
       await sleep(3000);
-      assert.equal(await vscode.statusBarText(/Durian paused · step \d+\/2000/), paused, 'no step while paused');
+      assert.equal(await vscode.statusBarText(new RegExp(`Durian paused · step \\d+/${DEFAULT_STEPS}`)), paused, 'no step while paused');
       await runControl('Durian: Resume Training');
       const resumedFrom = Number(/step (\d+)\//.exec(paused)?.[1]);
       await vscode.waitForStepAbove(resumedFrom, 120_000);
@@ -157,7 +161,7 @@ describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), tim
       // The pointer off the rows: a hovered row shows its inline actions over its description.
       await vscode.page.locator('.part.statusbar').hover();
       const row = vscode.sideBarRow(runDisplayName(path.basename(vscode.latestRunDir()))).first();
-      assert.match(await row.locator('.label-description').innerText(), /^stopped · \d+\/2000$/);
+      assert.match(await row.locator('.label-description').innerText(), new RegExp(`^stopped · \\d+/${DEFAULT_STEPS}$`));
       await vscode.screenshot('light-runs-view');
     }));
 });

@@ -347,6 +347,8 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
         await vscode.screenshot(`theme-${kind}-dashboard`);
         // The last charts (extreme advantages, validation accuracy per level: eight colours).
         await (frame().locator('.chart-card:not([hidden])').last() as Evaluable).evaluate((card) => card.scrollIntoView());
+        // A chart is drawn when it comes into view.
+        await frame().locator('.chart-card:not([hidden])').last().locator('.u-over').waitFor({ timeout: 20_000 });
         await vscode.screenshot(`theme-${kind}-dashboard-last-charts`);
       }
     }));

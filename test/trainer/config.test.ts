@@ -32,6 +32,14 @@ describe('training config', () => {
     assert.deepEqual(trainConfigNotes(parseTrainConfig({ estimator: 'grpo' })), []);
   });
 
+  it('says when a mini-batch is larger than the batch (the update then takes the whole batch)', () => {
+    assert.deepEqual(trainConfigNotes(parseTrainConfig({ estimator: 'grpo', batchSize: 8, miniBatchSize: 16 })), [
+      'miniBatchSize 16 is more than the 8 prompts per step: each PPO epoch updates on the whole batch in one optimiser step',
+    ]);
+    assert.deepEqual(trainConfigNotes(parseTrainConfig({ estimator: 'grpo', batchSize: 16, miniBatchSize: 16 })), []);
+    assert.deepEqual(trainConfigNotes(parseTrainConfig({ estimator: 'grpo', batchSize: 8, miniBatchSize: 0 })), []);
+  });
+
   it('every live setting at either end of its range starts a run whose live configuration the protocol accepts', () => {
     for (const end of ['min', 'max'] as const) {
       const raw: Record<string, unknown> = { estimatorOptions: {} };

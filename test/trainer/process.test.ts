@@ -85,12 +85,13 @@ describe('trainer process', { timeout: 300_000 }, () => {
     assert.equal(readFileSync(path.join(runDir, 'checkpoints', 'latest'), 'utf8').trim(), 'step-000006');
   });
 
-  it('resumes from the checkpoint and continues bit for bit like an uninterrupted run', async () => {
+  it('resumes from the checkpoint and continues bit for bit like an uninterrupted run (updating in shuffled mini-batches)', async () => {
     const whole = path.join(work, 'runs', 'whole');
     const half = path.join(work, 'runs', 'half');
     // A constant lr: the run is cut by --steps 2 and extended to 4, which stretches a cosine schedule (an
     // interrupted run keeps its steps and resumes bit for bit under any schedule: test/cli/study.test.ts).
-    const plain = { ...config, steps: 4, checkpointEvery: 2, lrSchedule: 'constant' };
+    // Mini-batches of 3 of the 8 prompts: the shuffle's generator is part of the checkpoint.
+    const plain = { ...config, steps: 4, checkpointEvery: 2, lrSchedule: 'constant', miniBatchSize: 3 };
     writeFileSync(path.join(work, 'plain.json'), JSON.stringify(plain));
     assert.equal(await startTrainer(['--config', path.join(work, 'plain.json'), '--out', whole]).exit, 0);
     assert.equal(await startTrainer(['--config', path.join(work, 'plain.json'), '--steps', '2', '--out', half]).exit, 0);
@@ -102,6 +103,7 @@ describe('trainer process', { timeout: 300_000 }, () => {
     const a = readJsonl(path.join(whole, 'metrics.jsonl'));
     const b = readJsonl(path.join(half, 'metrics.jsonl'));
     assert.deepEqual(b.map((m) => m.step), [1, 2, 3, 4]);
+    assert.ok(a.every((m) => m['actor/optimizer_steps'] === 2 * 3), 'each step made 2 PPO epochs x 3 mini-batches');
     for (let i = 0; i < 4; i++) {
       for (const key of ['reward/mean', 'actor/pg_loss', 'actor/kl_loss', 'actor/grad_norm']) assert.equal(b[i][key], a[i][key], `step ${i + 1} ${key}`);
     }

@@ -2,14 +2,15 @@
  * What the Compare Runs panel reads of run folders, on real folders: metrics.jsonl as columns (a resumed run's
  * repeated steps replace the earlier ones, a metric that appears late is null before), validation.jsonl, the
  * identity (estimator, G, seed, backend, arm), a study folder's cells and their arms, the message's checks,
- * and the command's arguments (the Runs view's selection, a study folder, a folder that is no run).
+ * the command's arguments (the Runs view's selection, a study folder, a folder that is no run), and what the
+ * panel restores after Reload Window.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { armOf, isStudyFolder, readCompareRun, studyRunDirs } from '../../src/extension/compareRuns.js';
+import { armOf, isStudyFolder, readCompareRun, restorableSource, studyRunDirs } from '../../src/extension/compareRuns.js';
 import { COMPARE, parseCompareHostToWebview } from '../../src/protocol/compare.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'durian-compare-runs-'));
@@ -96,6 +97,26 @@ describe('a durian study folder', () => {
     assert.deepEqual(studyRunDirs(study).map((dir) => readCompareRun(dir).arm), ['durian-G8', 'durian-G8', 'durian-w1_0_0-G8', 'grpo-G8']);
     assert.equal(armOf('2026-12-01-durian', 'durian', 8), 'durian-G8');
     assert.equal(armOf('x', undefined, undefined), 'run');
+  });
+});
+
+describe('what the Compare panel restores after Reload Window (its saved source)', () => {
+  const runs = path.join(root, 'restore');
+  const kept = makeRun(path.join(runs, 'kept'), { estimator: 'grpo' });
+  const deleted = makeRun(path.join(runs, 'deleted'), { estimator: 'durian' });
+  const study = path.join(root, 'study');
+
+  it('the run folders that are still runs, in their order; a deleted one is left out', () => {
+    assert.deepEqual(restorableSource({ runDirs: [kept, deleted] }), { runDirs: [kept, deleted] });
+    rmSync(deleted, { recursive: true, force: true });
+    assert.deepEqual(restorableSource({ runDirs: [kept, deleted, 42] }), { runDirs: [kept] });
+    assert.equal(restorableSource({ runDirs: [deleted] }), undefined, 'nothing left: nothing to restore');
+  });
+
+  it('a study folder while it still is one; nothing from a value that is no source', () => {
+    assert.deepEqual(restorableSource({ studyDir: study }), { studyDir: study });
+    assert.equal(restorableSource({ studyDir: runs }), undefined, 'a folder without study.json is no study');
+    for (const saved of [undefined, null, 'x', [], {}, { runDirs: 'x' }]) assert.equal(restorableSource(saved), undefined, JSON.stringify(saved));
   });
 });
 

@@ -333,6 +333,21 @@ describe('the Rollout Groups webview in a real DOM (Chromium)', { skip: webviewD
     assert.match(await page.locator('summary').first().innerText(), /· b 4 ·/, 'an uncapped b is shown as it is');
   });
 
+  it("shows the bins a step used when Durian's maxPromptsPerBin raises b", async () => {
+    // 16 prompts at most 2 per bin need 8 bins, not the 2 asked for (min 2 per bin allows 8).
+    await open({ width: 1400, height: 900 }, { baseConfig: { ...BASE, reasoningBins: 2, minPromptsPerBin: 2 }, fixedOptions: { maxPromptsPerBin: 2 } });
+    await post([{ type: ROLLOUTS.step, step: 1, groups: stepGroups(1, 16), skipped: 0 }]);
+    await page.locator('.group-row').first().waitFor();
+    assert.match(await page.locator('summary').first().innerText(), /· b 8 \(of 2\) ·/);
+    const hint = await page.evaluate(() => document.querySelector('.field-reasoningBins')?.closest('label')?.querySelector('.hint')?.textContent ?? '', undefined);
+    assert.match(hint, /^8 in use \(16 prompts, at most 2\/bin\) · from the start$/);
+    // minPromptsPerBin still wins over the raise: 16 prompts at 4 per bin fill at most 4 bins.
+    await open({ width: 1400, height: 900 }, { baseConfig: { ...BASE, reasoningBins: 2, minPromptsPerBin: 4 }, fixedOptions: { maxPromptsPerBin: 2 } });
+    await post([{ type: ROLLOUTS.step, step: 1, groups: stepGroups(1, 16), skipped: 0 }]);
+    await page.locator('.group-row').first().waitFor();
+    assert.match(await page.locator('summary').first().innerText(), /· b 4 \(of 2\) ·/);
+  });
+
   it('draws disabled buttons unlike enabled ones, and the pressed preview toggle as pressed', async () => {
     await open(undefined, { live: false, state: 'stopped' });
     await post([{ type: ROLLOUTS.step, step: 1, groups: stepGroups(1), skipped: 0 }]);

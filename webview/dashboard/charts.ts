@@ -3,7 +3,9 @@
  * cursor (hovering one shows the same step on all), show values at the cursor in their legend (the
  * smoothed value, then the raw one), zoom by dragging and reset by double-clicking. A chart is rebuilt
  * only when its set of series, the theme or the raw toggle changes; otherwise new steps go through
- * `setData`, which keeps a zoomed-in range while the run streams in.
+ * `setData`, which keeps a zoomed-in range while the run streams in. Only the charts on screen (or near it)
+ * are drawn: one scrolled out of view keeps its data for when it comes back into view, and is drawn then
+ * (drawing every chart of a long run took most of a step's main-thread time in a narrow panel).
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -23,6 +25,16 @@ const CURSOR_SYNC_KEY = 'durian-dashboard';
 const PLOT_HEIGHT = 180;
 /** Class of the faint unsmoothed lines: their legend rows and hover points are hidden by the CSS. */
 const RAW_SERIES_CLASS = 'raw-series';
+/** A chart this close to the visible area counts as on screen (drawn before it scrolls in). */
+const NEAR_VIEW_MARGIN = '200px 0px';
+
+/** What a chart shows next: kept while it is out of view, drawn when it comes into view. */
+interface ChartUpdate {
+  data: ChartData;
+  theme: ChartTheme;
+  themeRevision: number;
+  markers: readonly ChartMarker[];
+}
 
 class ChartCard {
   readonly element: HTMLElement;
@@ -36,6 +48,10 @@ class ChartCard {
   /** The run's markers, drawn on every chart. */
   private markers: readonly ChartMarker[] = [];
   private theme: ChartTheme | undefined;
+  /** Whether the card is on screen or near it (kept by ChartGrid's IntersectionObserver). */
+  inView = false;
+  /** What to draw when the card comes into view (undefined: it shows its latest data). */
+  private pending: ChartUpdate | undefined;
 
   constructor(readonly spec: ChartSpec, onStepClick: (step: number) => void, onExport: (message: ChartExportMessage) => void) {
     const { element, title, plotHost } = chartCardParts(spec);
@@ -50,19 +66,38 @@ class ChartCard {
     const exports = exportButtons(() => (this.holder.plot && this.theme ? { plot: this.holder.plot, name: spec.id, title: spec.title, theme: this.theme } : undefined), onExport);
     this.element.append(title, exports, this.plotHost);
     this.holder = new PlotHolder(this.plotHost, PLOT_HEIGHT);
+    // A chart not drawn yet takes its plot's room, so that the layout says which charts are in view.
+    this.plotHost.style.minHeight = `${PLOT_HEIGHT}px`;
   }
 
-  /** Shows `data` (or hides the card when there is none). */
+  /**
+   * Shows `data` (or hides the card when there is none). Out of view, the card is only laid out (so that
+   * the observer can tell when it comes into view) and the update waits in `pending` for `drawPending`.
+   */
   update(data: ChartData | undefined, theme: ChartTheme, themeRevision: number, markers: readonly ChartMarker[]): void {
-    this.data = data;
-    this.theme = theme;
-    this.markers = markers;
     if (!data) {
+      this.pending = undefined;
+      this.data = data;
+      this.theme = theme;
+      this.markers = markers;
       this.element.hidden = true;
       this.holder.clear();
       return;
     }
     this.element.hidden = false;
+    this.pending = { data, theme, themeRevision, markers };
+    if (this.inView) this.drawPending();
+  }
+
+  /** Draws the update kept while the card was out of view, if any. */
+  drawPending(): void {
+    const update = this.pending;
+    if (!update) return;
+    this.pending = undefined;
+    const { data, theme, themeRevision, markers } = update;
+    this.data = data;
+    this.theme = theme;
+    this.markers = markers;
     const signature = `${themeRevision}|${data.series.map((s) => s.key).join(',')}`;
     const aligned: uPlot.AlignedData = [data.x, ...data.series.map((s) => s.values)];
     // A new plot when the series or the theme changed; otherwise setData, which redraws, markers included.
@@ -141,10 +176,25 @@ class ChartCard {
 export class ChartGrid {
   private readonly cards: ChartCard[];
   private themeRevision = 0;
+  private readonly visibility: IntersectionObserver;
 
   constructor(container: HTMLElement, private theme: ChartTheme, onStepClick: (step: number) => void, onExport: (message: ChartExportMessage) => void = () => undefined) {
     this.cards = CHART_SPECS.map((spec) => new ChartCard(spec, onStepClick, onExport));
     container.append(...this.cards.map((card) => card.element));
+    // A card coming into view draws what it was sent while out of view (a hidden card never intersects).
+    const byElement = new Map(this.cards.map((card) => [card.element as Element, card]));
+    this.visibility = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          const card = byElement.get(entry.target);
+          if (!card) continue;
+          card.inView = entry.isIntersecting;
+          if (card.inView) card.drawPending();
+        }
+      },
+      { rootMargin: NEAR_VIEW_MARGIN },
+    );
+    for (const card of this.cards) this.visibility.observe(card.element);
   }
 
   /** Rebuilds every chart with new colours. */
@@ -153,7 +203,7 @@ export class ChartGrid {
     this.themeRevision++;
   }
 
-  /** Draws the model; returns how many charts have data. */
+  /** Draws the model (the charts in view; the others when they come into view); returns how many charts have data. */
   render(model: DashboardModel, options: ChartViewOptions): number {
     let shown = 0;
     const markers = markersOf(model);
@@ -166,6 +216,7 @@ export class ChartGrid {
   }
 
   destroy(): void {
+    this.visibility.disconnect();
     for (const card of this.cards) card.destroy();
   }
 }

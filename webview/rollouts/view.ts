@@ -5,7 +5,7 @@
  * undo). Built with createElement and textContent only.
  */
 import { effectiveReasoningBins } from '../../src/core/difficulty/binning.js';
-import type { LiveConfig } from '../../src/protocol/liveConfig.js';
+import type { FixedEstimatorOptions, LiveConfig } from '../../src/protocol/liveConfig.js';
 import { EXTREME_ADVANTAGE } from '../../src/protocol/webview.js';
 import { RunTitle } from '../shared/dom.js';
 import { button, element, formatNumber, labelled, select } from './dom.js';
@@ -60,6 +60,12 @@ const FIELD_SPECS: FieldSpec[] = [
   { field: 'clipHigh', label: 'clip high', title: 'PPO clip above 1', current: (c) => String(c.clipHigh), since: 'clipHigh' },
   { field: 'temperature', label: 'temperature', title: 'Sampling temperature', current: (c) => String(c.temperature), since: 'temperature' },
 ];
+
+/** Durian's `maxPromptsPerBin` of the run (0: no cap), a fixed estimator option from its config.json. */
+function maxPromptsPerBinOf(fixed: FixedEstimatorOptions): number {
+  const value = fixed.maxPromptsPerBin;
+  return typeof value === 'number' && value > 0 ? value : 0;
+}
 
 export class RolloutsHeader {
   readonly root = element('header', 'rollouts-header');
@@ -264,9 +270,12 @@ export class RolloutsHeader {
       return step === undefined ? 'from the start' : `since step ${step}`;
     };
     this.editor.classList.toggle('disabled', !config);
-    // b is capped so that each bin holds minPromptsPerBin of the step's prompts: say what the shown step used.
+    // b is raised so that no bin holds more than maxPromptsPerBin prompts (when set), and capped so that each
+    // bin holds minPromptsPerBin of the step's prompts: say what the shown step used.
     const prompts = model.shown?.groups.length ?? 0;
-    const binsInUse = config && prompts > 0 ? { prompts, used: effectiveReasoningBins(prompts, config.reasoningBins, config.minPromptsPerBin) } : undefined;
+    const maxPerBin = maxPromptsPerBinOf(model.fixedOptions);
+    const binsInUse = config && prompts > 0 ? { prompts, used: effectiveReasoningBins(prompts, config.reasoningBins, config.minPromptsPerBin, maxPerBin) } : undefined;
+    const binsDiffer = config !== undefined && binsInUse !== undefined && binsInUse.used !== config.reasoningBins;
     for (const spec of FIELD_SPECS) {
       const { input, hint } = this.inputs.get(spec.field) as { input: HTMLInputElement; hint: HTMLElement };
       if (document.activeElement !== input) input.value = draft[spec.field] ?? (config ? spec.current(config) : '');
@@ -276,8 +285,9 @@ export class RolloutsHeader {
       input.classList.toggle('edited', draft[spec.field] !== undefined && !error && config !== undefined && draft[spec.field] !== spec.current(config));
       input.setAttribute('aria-invalid', String(!!error));
       hint.textContent = error ?? (config ? sinceText(spec.since) : '');
-      if (!error && config && spec.field === 'reasoningBins' && binsInUse && binsInUse.used < config.reasoningBins) {
-        hint.textContent = `${binsInUse.used} in use (${binsInUse.prompts} prompts, ${config.minPromptsPerBin}/bin) · ${hint.textContent}`;
+      if (!error && config && spec.field === 'reasoningBins' && binsInUse && binsDiffer) {
+        const perBin = binsInUse.used > config.reasoningBins ? `at most ${maxPerBin}/bin` : `${config.minPromptsPerBin}/bin`;
+        hint.textContent = `${binsInUse.used} in use (${binsInUse.prompts} prompts, ${perBin}) · ${hint.textContent}`;
       }
       hint.classList.toggle('error', !!error);
     }
@@ -312,7 +322,7 @@ export class RolloutsHeader {
     if (pendingConfig > 0) status.push(`${pendingConfig} change${pendingConfig === 1 ? '' : 's'} pending (applied at the next step boundary)`);
     this.editorStatus.textContent = status.join(' · ');
     this.editorSummary.textContent = config
-      ? `Coefficients: ${config.estimator} · (a_ori, a_perc, a_reas) = (${config.durianWeights.map((w) => formatNumber(w, 3)).join(', ')}) · b ${binsInUse && binsInUse.used < config.reasoningBins ? `${binsInUse.used} (of ${config.reasoningBins})` : config.reasoningBins} · lr ${config.lr} · KL ${config.klBeta}`
+      ? `Coefficients: ${config.estimator} · (a_ori, a_perc, a_reas) = (${config.durianWeights.map((w) => formatNumber(w, 3)).join(', ')}) · b ${binsInUse && binsDiffer ? `${binsInUse.used} (of ${config.reasoningBins})` : config.reasoningBins} · lr ${config.lr} · KL ${config.klBeta}`
       : 'Coefficients';
   }
 

@@ -9,7 +9,9 @@
  *     (confidence = the sampler's mean token log-prob; visual entropy per prompt), advantages (src/core,
  *     'durian'), update.
  * The two sides alternate, `rounds` rounds each, medians compared; PyTorch runs at 1 and 2 torch threads and each
- * measure is compared with its faster setting. Targets: rollouts >= 1.0x, update >= 0.5x,
+ * measure is compared with its faster setting. The TypeScript side rolls out at 1 and 2 onnxruntime threads and
+ * uses the faster for the whole step; its update runs on two threads (tfjs wasm on this one plus the gradient
+ * worker, src/trainer/policy/parallel) when the worker starts. The rows name the threads of each side. Targets: rollouts >= 1.0x, update >= 0.5x,
  * whole step >= 0.5x PyTorch.
  */
 import { spawnSync } from 'node:child_process';
@@ -36,15 +38,18 @@ export interface GeneralSpeed {
   updatePerSecond: number;
   stepPerSecond: number;
   framework: string;
+  /** Threads of the rollouts (TypeScript: onnxruntime intra-op threads; PyTorch: torch threads). */
   threads: number;
+  /** TypeScript only: tfjs threads of the update (2 with the gradient worker). */
+  updateThreads?: number;
   parameters: number;
 }
 
 export interface GeneralBenchShape {
   prompts: number;
   group: number;
-  /** onnxruntime intra-op threads of the TypeScript sampler. */
-  threads: number;
+  /** onnxruntime intra-op thread counts tried for the TypeScript sampler; the fastest rolls out the whole step. */
+  samplerThreads: number[];
   /** torch thread counts tried; each measure is compared with the fastest (on a loaded machine 1 thread can win). */
   torchThreads: number[];
   /** Timed repetitions of each measure per round. */
@@ -55,15 +60,17 @@ export interface GeneralBenchShape {
 
 /** The default shape (the paper's regime) and the quick one (`durian bench --quick`). */
 export function generalBenchShape(quick: boolean): GeneralBenchShape {
-  return quick ? { prompts: 16, group: 8, threads: 2, torchThreads: [1, 2], repeats: 2, rounds: 1 } : { prompts: 128, group: 8, threads: 2, torchThreads: [1, 2], repeats: 3, rounds: 2 };
+  return quick
+    ? { prompts: 16, group: 8, samplerThreads: [1, 2], torchThreads: [1, 2], repeats: 2, rounds: 1 }
+    : { prompts: 128, group: 8, samplerThreads: [1, 2], torchThreads: [1, 2], repeats: 3, rounds: 2 };
 }
 
 
-/** One round of the TypeScript side. */
-async function measureTypescript(shape: GeneralBenchShape, tfjsDevice: string): Promise<GeneralSpeed> {
+/** One round of the TypeScript side: rollouts at each sampler thread count, then update and whole step with the fastest. */
+async function measureTypescript(shape: GeneralBenchShape, tfjsDevice: string, log: (line: string) => void): Promise<GeneralSpeed> {
   const policyShape = BUILT_IN_SHAPE;
   const config = resolveGeneralConfig(policyShape, { seed: 7 });
-  const policy = GeneralPolicy.create(config, undefined, shape.threads);
+  const policies = shape.samplerThreads.map((threads) => ({ threads, policy: GeneralPolicy.create(config, undefined, { samplerThreads: threads }) }));
   try {
     const rng = new Rng(11);
     const q = policyShape.maxQuestionLength;
@@ -77,7 +84,14 @@ async function measureTypescript(shape: GeneralBenchShape, tfjsDevice: string): 
     const promptIndex = repeatPrompts(shape.prompts, shape.group);
     const b = promptIndex.length;
     const trainConfig = { ...GRPO_TRAIN_DEFAULTS, learningRate: 1e-5 };
-    const rollout = () => policy.sample(prompts, { random: () => rng.next(), promptIndex, ignoreEos: true });
+    const rolloutWith = (policy: GeneralPolicy) => () => policy.sample(prompts, { random: () => rng.next(), promptIndex, ignoreEos: true });
+    const rolloutMs = new Map<number, number>();
+    for (const { threads, policy } of policies) rolloutMs.set(threads, await timed(rolloutWith(policy), 1, shape.repeats));
+    const fastest = policies.reduce((best, entry) => ((rolloutMs.get(entry.threads) as number) < (rolloutMs.get(best.threads) as number) ? entry : best));
+    log(`general-policy bench, TypeScript rollouts: ${policies.map(({ threads }) => `${((b / (rolloutMs.get(threads) as number)) * 1000).toFixed(1)}/s with ${threads} onnxruntime thread${threads === 1 ? '' : 's'}`).join(', ')}`);
+    const policy = fastest.policy;
+    await policy.prepareTraining();
+    const rollout = rolloutWith(policy);
     const fixed = await rollout();
     const fixedBatch = { ...prompts, responses: fixed.responses, responseLength: fixed.responseLength, promptIndex };
     const fixedAdvantages = Float64Array.from({ length: b }, () => rng.normal());
@@ -92,19 +106,22 @@ async function measureTypescript(shape: GeneralBenchShape, tfjsDevice: string): 
       const batch = { ...prompts, responses: out.responses, responseLength: out.responseLength, promptIndex };
       policy.trainStep(batch, advantages, out.tokenLogprobs, out.tokenLogprobs, trainConfig);
     };
-    const rolloutMs = await timed(rollout, 1, shape.repeats);
+    const shardsBefore = policy.parallel.workerShards;
     const updateMs = await timed(() => policy.trainStep(fixedBatch, fixedAdvantages, fixed.tokenLogprobs, fixed.tokenLogprobs, trainConfig), 1, shape.repeats);
+    const updateThreads = policy.parallel.threads;
     const stepMs = await timed(wholeStep, 1, shape.repeats);
+    log(`general-policy bench, TypeScript: the gradient worker (${policy.parallel.workerReady ? 'ready' : 'not running'}) took a shard in ${policy.parallel.workerShards - shardsBefore} of ${2 * (1 + shape.repeats)} updates (it is used where it has been faster)`);
     return {
-      rolloutPerSecond: (b / rolloutMs) * 1000,
+      rolloutPerSecond: (b / (rolloutMs.get(fastest.threads) as number)) * 1000,
       updatePerSecond: (b / updateMs) * 1000,
       stepPerSecond: (b / stepMs) * 1000,
       framework: `onnxruntime, tfjs ${tfjsDevice}`,
-      threads: shape.threads,
+      threads: fastest.threads,
+      updateThreads,
       parameters: generalParameterCount(config),
     };
   } finally {
-    await policy.dispose();
+    for (const { policy } of policies) await policy.dispose();
   }
 }
 
@@ -140,7 +157,8 @@ const MEASURES = [
 export function generalBenchRows(shape: GeneralBenchShape, ours: GeneralSpeed, pytorch: readonly GeneralSpeed[], missing: string | null): BenchRow[] {
   const size = `${shape.prompts} x ${shape.group}`;
   return MEASURES.map(({ key, name, unit, target }) => {
-    const row: BenchRow = { suite: 'general-policy', name: `${name}, ${size} (onnxruntime ${ours.threads} threads)`, value: ours[key], unit };
+    const tfjs = key === 'rolloutPerSecond' || ours.updateThreads === undefined ? '' : `, tfjs ${ours.updateThreads} thread${ours.updateThreads === 1 ? '' : 's'}`;
+    const row: BenchRow = { suite: 'general-policy', name: `${name}, ${size} (onnxruntime ${ours.threads} thread${ours.threads === 1 ? '' : 's'}${tfjs})`, value: ours[key], unit };
     const theirs = pytorch.length === 0 ? null : pytorch.reduce((best, speed) => (speed[key] > best[key] ? speed : best));
     if (theirs) {
       row.baseline = { name: `${theirs.framework}, ${theirs.threads} thread${theirs.threads === 1 ? '' : 's'}`, value: theirs[key] };
@@ -176,7 +194,9 @@ export const generalPolicySuite: BenchSuite = {
     const ours: GeneralSpeed[] = [];
     const theirs = new Map<number, GeneralSpeed[]>(shape.torchThreads.map((t) => [t, []]));
     for (let round = 0; round < shape.rounds; round++) {
-      ours.push(await measureTypescript(shape, backend.device));
+      const speed = await measureTypescript(shape, backend.device, log);
+      log(`general-policy bench, TypeScript round ${round + 1}: update ${speed.updatePerSecond.toFixed(1)}/s (tfjs ${speed.updateThreads} thread(s)), whole step ${speed.stepPerSecond.toFixed(1)}/s`);
+      ours.push(speed);
       for (const threads of shape.torchThreads) {
         if (missing || !script) break;
         const result = measurePytorch(script, shape, threads);
@@ -190,7 +210,7 @@ export const generalPolicySuite: BenchSuite = {
     }
     if (missing) log(`general-policy bench: PyTorch side skipped: ${missing}`);
     const ourSpeed = medianSpeed(ours);
-    log(`general-policy bench, ${shape.prompts} prompts x ${shape.group}: TypeScript ${ourSpeed.parameters} parameters, onnxruntime intra-op threads ${ourSpeed.threads}, tfjs ${backend.device}` +
+    log(`general-policy bench, ${shape.prompts} prompts x ${shape.group}: TypeScript ${ourSpeed.parameters} parameters, onnxruntime intra-op threads ${ourSpeed.threads} (fastest of ${shape.samplerThreads.join(', ')}), tfjs ${backend.device} + gradient worker: ${ourSpeed.updateThreads ?? 1} thread(s) computing the update` +
       (pytorch.length ? `; PyTorch ${pytorch[0].parameters} parameters, torch threads tried ${shape.torchThreads.join(', ')} (each measure against the fastest)` : ''));
     return generalBenchRows(shape, ourSpeed, pytorch, missing);
   },

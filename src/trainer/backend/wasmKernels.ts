@@ -2,7 +2,10 @@
  * Faster kernels for the tfjs wasm backend. Its BatchMatMul is fast (XNNPACK) only without transpose flags;
  * with `transposeA`/`transposeB` it is about 10x slower, and every matmul gradient uses those flags
  * (dA = dY B^T, dB = A^T dY). The override transposes the flagged operand explicitly (a cheap copy) and calls
- * the original kernel on its fast path. Idempotent.
+ * the original kernel on its fast path. Its Identity and same-dtype Cast copy their input, and the gradient
+ * tape saves every tensor a gradient needs through Identity (each saved tensor's gradient through Cast): the
+ * overrides share the input's memory instead (tensors are immutable; the memory is reference-counted, as the
+ * backend's own Reshape does). Idempotent.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -46,5 +49,22 @@ export function installWasmKernels(): void {
       return out;
     },
   });
+  for (const kernelName of ['Identity', 'Cast']) {
+    const kernel = tf.getKernel(kernelName, 'wasm');
+    if (!kernel) throw new Error(`the wasm backend has no ${kernelName} kernel to wrap`);
+    const copying = kernel.kernelFunc;
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({
+      kernelName,
+      backendName: 'wasm',
+      kernelFunc: (args: KernelArgs) => {
+        const x = (args.inputs as { x: tf.TensorInfo }).x;
+        const dtype = (args.attrs as { dtype?: tf.DataType } | undefined)?.dtype ?? x.dtype;
+        if (x.dtype === 'string' || dtype !== x.dtype) return copying(args);
+        (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      },
+    });
+  }
   installed = true;
 }

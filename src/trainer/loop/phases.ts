@@ -13,6 +13,7 @@ import { allFinite } from '../policyIo.js';
 import type { Rng } from '../rng.js';
 import { type StepTimings, buildRolloutGroups, stepMetrics } from '../stepRecords.js';
 import type { PromptInputs, SourceTask, TaskSource } from '../taskSource.js';
+import { KeptSequences, miniBatches } from './miniBatches.js';
 
 /** The step's prompts and their G rollouts each (sequence s answers prompt promptIndex[s] = floor(s / G)). */
 export interface Rollouts {
@@ -119,6 +120,8 @@ export interface UpdateSettings {
   live: LiveConfig;
   algorithm: 'grpo' | 'dapo';
   ppoEpochs: number;
+  /** Prompts per mini-batch (0, or at least the kept prompts: the whole batch in one optimiser step per epoch). */
+  miniBatchSize: number;
   maxGradNorm: number;
   /** This step's learning rate (the live lr times the schedule). */
   lr: number;
@@ -128,10 +131,14 @@ export interface UpdateSettings {
 
 /**
  * PPO epochs of the clipped policy-gradient update on the kept sequences (band filter and weight 0 leave
- * groups out). An update that turns a gradient or a weight non-finite is undone (weights and optimiser
- * state as before the step) and returned as a Skip.
+ * groups out). Each epoch shuffles the kept prompts with `rng` (a prompt's rollouts stay together) and makes
+ * one optimiser step per mini-batch of `miniBatchSize` prompts, its loss aggregated over that mini-batch
+ * alone (verl's ppo_mini_batch_size); the reference log-probs are computed once per step. The metrics are
+ * the last epoch's, averaged over its mini-batches, with `optimizer_steps` (all epochs). An update that turns
+ * a gradient or a weight non-finite is undone (weights and optimiser state as before the step) and
+ * returned as a Skip.
  */
-export function update(policy: Policy, reference: Policy, rollouts: Rollouts, kept: readonly number[], advantages: Float64Array, settings: UpdateSettings): { metrics: Record<string, number> } | { skip: Skip } {
+export function update(policy: Policy, reference: Policy, rollouts: Rollouts, kept: readonly number[], advantages: Float64Array, rng: Rng, settings: UpdateSettings): { metrics: Record<string, number> } | { skip: Skip } {
   const { live, step } = settings;
   const { sample, inputs, promptIndex } = rollouts;
   const Lr = sample.responseLength;
@@ -149,35 +156,51 @@ export function update(policy: Policy, reference: Policy, rollouts: Rollouts, ke
   settings.fault('gradient', step, lossAdvantages);
   const batch = { ...inputs, responses, responseLength: Lr, promptIndex: keptIndex };
   const refLogprobs = live.klBeta > 0 ? reference.logProbs(batch, { temperature: live.temperature }).tokenLogprobs : null;
+  const sequences = new KeptSequences(inputs, { responses, responseLength: Lr, promptIndex: keptIndex, advantages: lossAdvantages, oldLogprobs, refLogprobs });
   const weightsBefore = policy.getWeights();
-  // The optimiser's state too: a later PPO epoch that fails must not leave the earlier epochs' moments behind.
+  // The optimiser's state too: a later mini-batch or epoch that fails must not leave the earlier ones' moments behind.
   const optimizerBefore = policy.getOptimizerState();
-  let metrics: Record<string, number> = {};
+  const config = {
+    lossType: settings.algorithm,
+    clipRatioLow: live.clipLow,
+    clipRatioHigh: live.clipHigh,
+    klCoef: live.klBeta,
+    entropyCoef: 0,
+    temperature: live.temperature,
+    learningRate: settings.lr,
+    maxGradNorm: settings.maxGradNorm,
+  };
+  let epochMetrics: Record<string, number>[] = [];
+  let optimizerSteps = 0;
   for (let epoch = 0; epoch < settings.ppoEpochs; epoch++) {
-    metrics = {
-      ...policy.trainStep(batch, lossAdvantages, oldLogprobs, refLogprobs, {
-        lossType: settings.algorithm,
-        clipRatioLow: live.clipLow,
-        clipRatioHigh: live.clipHigh,
-        klCoef: live.klBeta,
-        entropyCoef: 0,
-        temperature: live.temperature,
-        learningRate: settings.lr,
-        maxGradNorm: settings.maxGradNorm,
-      }),
-      lr: settings.lr,
-    };
-    const gradientBad = !Number.isFinite(metrics.grad_norm);
-    if (gradientBad || !allFinite(policy.getWeights())) {
-      // Adam skips a non-finite gradient itself; a finite one that still overflows a weight is undone here.
-      policy.setWeights(weightsBefore);
-      policy.setOptimizerState(optimizerBefore);
-      return gradientBad
-        ? { skip: { cause: 'gradient', detail: `the gradients are non-finite (norm ${metrics.grad_norm}, PPO epoch ${epoch + 1})` } }
-        : { skip: { cause: 'weights', detail: `the update produced non-finite weights (PPO epoch ${epoch + 1})` } };
+    const parts = miniBatches(sequences.prompts, settings.miniBatchSize, rng);
+    epochMetrics = [];
+    for (const [m, prompts] of parts.entries()) {
+      const part = parts.length === 1 ? sequences.whole : sequences.of(prompts);
+      const metrics: Record<string, number> = { ...policy.trainStep(part.batch, part.advantages, part.oldLogprobs, part.refLogprobs, config) };
+      optimizerSteps++;
+      epochMetrics.push(metrics);
+      const gradientBad = !Number.isFinite(metrics.grad_norm);
+      if (gradientBad || !allFinite(policy.getWeights())) {
+        // Adam skips a non-finite gradient itself; a finite one that still overflows a weight is undone here.
+        policy.setWeights(weightsBefore);
+        policy.setOptimizerState(optimizerBefore);
+        const where = parts.length === 1 ? `PPO epoch ${epoch + 1}` : `PPO epoch ${epoch + 1}, mini-batch ${m + 1} of ${parts.length}`;
+        return gradientBad
+          ? { skip: { cause: 'gradient', detail: `the gradients are non-finite (norm ${metrics.grad_norm}, ${where})` } }
+          : { skip: { cause: 'weights', detail: `the update produced non-finite weights (${where})` } };
+      }
     }
   }
-  return { metrics };
+  return { metrics: { ...meanOf(epochMetrics), lr: settings.lr, optimizer_steps: optimizerSteps } };
+}
+
+/** The mean of each metric over the records (one record: itself). */
+function meanOf(records: readonly Record<string, number>[]): Record<string, number> {
+  if (records.length === 1) return records[0];
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(records[0])) out[key] = records.reduce((total, record) => total + record[key], 0) / records.length;
+  return out;
 }
 
 /** What a step leaves behind: its rollout groups (event + rollouts/step-N.jsonl) and its metrics (event + metrics.jsonl). */

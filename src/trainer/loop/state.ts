@@ -1,6 +1,6 @@
 /**
  * The trainer's state: exactly what a checkpoint saves and a resume restores. `state.json` holds the small
- * values (step, prompt cursor, random-generator state, the user's steering, inbox position, validation
+ * values (step, prompt cursor, random-generator states, the user's steering, inbox position, validation
  * bests, elapsed time, the policy's kind), `weights.bin` the policy's weights and `adam.bin` its optimiser
  * state (named arrays through the Policy interface, whatever the optimiser).
  */
@@ -20,6 +20,8 @@ export interface TrainerState {
   cursor: number;
   /** Draws every rollout token. */
   sampleRng: Rng;
+  /** Shuffles the kept prompts into the update's mini-batches (draws nothing while the batch is one mini-batch). */
+  updateRng: Rng;
   /** The live configuration and the user's steering (group weights, reward overrides, exclusions, undo). */
   controls: ControlState;
   /** The run's inbox.jsonl, read up to its `position`. */
@@ -37,12 +39,13 @@ export interface TrainerState {
 }
 
 /** The state of a run before its first step (a resume then restores a checkpoint into it). */
-export function startState(parts: Pick<TrainerState, 'sampleRng' | 'controls' | 'inbox' | 'policy'>): TrainerState {
+export function startState(parts: Pick<TrainerState, 'sampleRng' | 'updateRng' | 'controls' | 'inbox' | 'policy'>): TrainerState {
   return {
     step: 0,
     epoch: 0,
     cursor: 0,
     sampleRng: parts.sampleRng,
+    updateRng: parts.updateRng,
     controls: parts.controls,
     inbox: parts.inbox,
     acknowledgedThrough: 0,
@@ -64,6 +67,8 @@ export interface CheckpointStateJson {
   epoch: number;
   cursor: number;
   sampleRng: ReturnType<Rng['getState']>;
+  /** The mini-batch shuffle's generator (absent in checkpoints of older versions: it starts from its seed). */
+  updateRng?: ReturnType<Rng['getState']>;
   controls: ControlStateSnapshot;
   /** Where the inbox was read up to (absent in checkpoints of older versions: read from the start). */
   inbox?: InboxPosition;
@@ -87,6 +92,7 @@ export function checkpointParts(state: TrainerState): Record<string, CheckpointP
     epoch: state.epoch,
     cursor: state.cursor,
     sampleRng: state.sampleRng.getState(),
+    updateRng: state.updateRng.getState(),
     controls: state.controls.snapshot(),
     inbox: state.inbox.position,
     interventionsThrough: Math.max(state.step, state.acknowledgedThrough),
@@ -115,6 +121,7 @@ export function restoreState(state: TrainerState, resumed: ResumedState): void {
   state.epoch = saved.epoch;
   state.cursor = saved.cursor;
   state.sampleRng.setState(saved.sampleRng);
+  if (saved.updateRng) state.updateRng.setState(saved.updateRng);
   state.controls.restore(saved.controls);
   state.validationBefore = saved.validationBefore ?? Number.NaN;
   state.validationBest = saved.validationBest ?? Number.NaN;
@@ -163,6 +170,10 @@ export function decodeCheckpoint(checkpoint: Omit<LoadedCheckpoint, 'skipped'>, 
   const legacyStep = state.adamStep;
   if (optimizer.step === undefined && typeof legacyStep === 'number' && Number.isInteger(legacyStep) && legacyStep >= 0) optimizer.step = Float32Array.of(legacyStep);
   new Rng(0).setState(typed.sampleRng);
+  if (state.updateRng !== undefined) {
+    if (!isObject(state.updateRng)) throw new Error('state.json: updateRng must be a random-generator state');
+    new Rng(0).setState(typed.updateRng as ReturnType<Rng['getState']>);
+  }
   try {
     new ControlState(config).restore(typed.controls);
   } catch (error) {

@@ -47,7 +47,16 @@ export class Adam {
       const gradient = variableGradients[variable.name];
       if (gradient) gradients.set(name, gradient.dataSync() as Float32Array);
     }
+    return this.applyArrays(gradients, learningRate, maxGradNorm);
+  }
+
+  /** `apply` on gradients already read back, keyed by the policy's own weight names (e.g. summed over shards). */
+  applyArrays(gradients: ReadonlyMap<string, Float32Array>, learningRate: number, maxGradNorm: number): number {
     if (gradients.size === 0) throw new Error('adam: no gradient for any policy variable');
+    for (const [name, values] of gradients) {
+      const variable = this.variables[name];
+      if (!variable || variable.size !== values.length) throw new RangeError(`adam: gradient '${name}' does not match a policy variable of ${values.length} values`);
+    }
     let squares = 0;
     for (const values of gradients.values()) for (let i = 0; i < values.length; i++) squares += values[i] * values[i];
     const norm = Math.fround(Math.sqrt(squares));

@@ -185,6 +185,10 @@ export class RunDirectory {
   readonly name: string;
   private readonly keepCheckpoints: number;
   private readonly inbox: boolean;
+  /** For a run `create` made: the entries its folder held before ('made': create made the folder). */
+  private createdOver: ReadonlySet<string> | 'made' | undefined;
+  /** `discardNew` removed it: status and log writes are dropped. */
+  private discarded = false;
 
   private constructor(dir: string, options: RunDirectoryOptions) {
     this.dir = dir;
@@ -220,6 +224,7 @@ export class RunDirectory {
     const dir = RunDirectory.checkNewRun(runsFolder, name);
     const run = new RunDirectory(dir, options);
     const existed = fs.existsSync(dir);
+    run.createdOver = existed ? new Set(fs.readdirSync(dir)) : 'made';
     try {
       for (const sub of ['', ROLLOUTS_DIR, IMAGES_DIR, CHECKPOINTS_DIR]) {
         const folder = path.join(dir, sub);
@@ -232,6 +237,22 @@ export class RunDirectory {
       throw error;
     }
     return run;
+  }
+
+  /**
+   * Undoes `create` for a run that never started (e.g. its dataset could not be loaded): removes the folder
+   * `create` made or, when the folder was there before, only the entries written into it since. Later status
+   * and log writes are dropped. Not for an opened run (its history is not this start's).
+   */
+  discardNew(): void {
+    const before = this.createdOver;
+    if (before === undefined) throw new Error('RunDirectory.discardNew: only a run this process created can be discarded');
+    this.discarded = true;
+    if (before === 'made') {
+      removeQuietly(this.dir);
+      return;
+    }
+    for (const name of fs.readdirSync(this.dir)) if (!before.has(name)) removeQuietly(path.join(this.dir, name));
   }
 
   /**
@@ -407,6 +428,7 @@ export class RunDirectory {
   }
 
   writeStatus(state: RunState, step: number, message?: string): void {
+    if (this.discarded) return;
     const steerable = this.inbox && (state === 'running' || state === 'paused');
     const status: RunStatus = {
       state,
@@ -449,6 +471,7 @@ export class RunDirectory {
 
   /** Appends `<ISO time> <LEVEL> <message>` to trainer.log (no fsync: diagnostics only). */
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    if (this.discarded) return;
     const file = this.resolve(LOG_FILE);
     const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message.replace(/\r?\n/g, '\n    ')}\n`;
     guardFs('append to', file, () => {

@@ -3,6 +3,7 @@
  * from the code so the policy, the encoder and the run directory can import them without pulling
  * in the drawing code.
  */
+import { SUITE_CHOICES, type SuiteChoice } from '../../protocol/settings.js';
 import type { ColourName, ShapeName } from './palette.js';
 
 /** RGB image, row-major, channel-last: pixel (x, y) channel c is rgb[(y * width + x) * 3 + c]. */
@@ -18,8 +19,10 @@ export type Split = 'train' | 'validation';
  * Which version of the built-in suite: 'v1' (the original; still the default) or 'v2', where both knobs are
  * harder for a model that reads patch features (README.md in this folder, "Version 2").
  */
-export type SuiteVersion = 'v1' | 'v2';
-export const SUITE_VERSIONS: readonly SuiteVersion[] = ['v1', 'v2'];
+export type SuiteVersion = SuiteChoice;
+/** The versions, from the protocol's settings table (the `suite` setting, `--suite` of train, proxy and export-tasks). */
+export const SUITE_VERSIONS: readonly SuiteVersion[] = SUITE_CHOICES;
+/** The generator's default when no version is named (not the session default, which is the settings table's). */
 export const DEFAULT_SUITE_VERSION: SuiteVersion = 'v1';
 
 /** A difficulty level of either knob: 0 (easiest) .. 3 (hardest). */

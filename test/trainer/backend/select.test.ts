@@ -42,6 +42,23 @@ describe('selectBackend', () => {
     assert.deepEqual(plain, [[13.5, -6.5], [30, -14.75]]);
   });
 
+  it('the wasm Identity and same-dtype Cast overrides share memory: no copy, a clone outlives its source, other casts convert', async () => {
+    await selectBackend({ backend: 'wasm' });
+    const source = tf.tensor1d([1.5, -2, 3]);
+    const before = tf.engine().backend.numDataIds();
+    const clone = tf.clone(source);
+    const same = tf.cast(source, 'float32');
+    assert.equal(tf.engine().backend.numDataIds(), before, 'no new buffer for a clone or a float32 -> float32 cast');
+    source.dispose();
+    assert.deepEqual(Array.from(clone.dataSync()), [1.5, -2, 3]);
+    assert.deepEqual(Array.from(same.dataSync()), [1.5, -2, 3]);
+    const ints = tf.cast(clone, 'int32');
+    assert.equal(ints.dtype, 'int32');
+    assert.deepEqual(Array.from(ints.dataSync()), [1, -2, 3]);
+    tf.dispose([clone, same, ints]);
+    assert.equal(tf.engine().backend.numDataIds(), before - 1, 'the shared buffer is freed with its last tensor');
+  });
+
   it('forcing cpu works, and forcing a name that cannot load fails with the reason', async () => {
     const info = await selectBackend({ backend: 'cpu' });
     assert.equal(info.name, 'cpu');

@@ -2,10 +2,10 @@
 // on a Parquet file made by export-tasks (split column) and on a JSON Lines dataset with relative image paths
 // (held-out fraction); the run records the dataset and its tokenizer, the Rollout Groups carry the dataset's
 // own text and images, a resume on a changed dataset is refused unless allowed, and bad datasets and the
-// counting policy are refused before any step.
+// counting policy are refused before any step (a dataset that fails to load leaves no run folder behind).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -100,11 +100,22 @@ describe('durian train --dataset', { timeout: 900_000 }, () => {
   it('fails before training on a dataset the reward cannot read, naming the file, row and field', async () => {
     const file = path.join(work, 'jsonl', 'words.jsonl');
     writeFileSync(file, `${[0, 1, 2].map((k) => JSON.stringify({ images: [`img/${k}.png`], problem: 'what shape ?', answer: 'circle' })).join('\n')}\n`);
-    const session = train(['--dataset', file, '--reward', 'numeric', '--steps', '2', '--out', path.join(work, 'runs', 'words')]);
+    const runDir = path.join(work, 'runs', 'words');
+    const session = train(['--dataset', file, '--reward', 'numeric', '--steps', '2', '--out', runDir]);
     assert.notEqual(await session.exit, 0);
     const fatal = ofType(session.events, 'trainer/error').find((e) => e.fatal);
     assert.match(fatal?.message ?? '', new RegExp(`dataset ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no answer can be read by the numeric reward \\(3 rows; row 0 \\(line 1\\): field "answer": the answer "circle" is not a number`));
     assert.equal(ofType(session.events, 'trainer/step').length, 0);
+    assert.equal(ofType(session.events, 'trainer/hello')[0]?.runDir, runDir, 'the run folder had been created when the dataset was read');
+    assert.equal(existsSync(runDir), false, 'the failed load leaves no run folder behind');
+
+    // --out naming a folder that was there before: it is left as it was (the user's file, nothing of the run).
+    const existing = path.join(work, 'runs', 'existing');
+    mkdirSync(existing, { recursive: true });
+    writeFileSync(path.join(existing, 'notes.txt'), 'mine');
+    const again = train(['--dataset', file, '--reward', 'numeric', '--steps', '2', '--out', existing]);
+    assert.notEqual(await again.exit, 0);
+    assert.deepEqual(readdirSync(existing), ['notes.txt']);
   });
 
   it('implies the general policy and refuses the counting one, and checks the dataset flags', () => {

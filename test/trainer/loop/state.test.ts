@@ -36,7 +36,7 @@ writeFileSync(inboxFile, `${JSON.stringify({ type: 'control/setGroupWeight', con
 const counting = (weights?: PolicyArrays): Promise<Policy> => policyFactory('counting').create(shape, { seed: 7, weights, config: policyConfig });
 
 function freshState(policy: Policy): TrainerState {
-  return startState({ sampleRng: new Rng(99), controls: new ControlState(config), inbox: new ControlInbox(inboxFile), policy });
+  return startState({ sampleRng: new Rng(99), updateRng: new Rng(98), controls: new ControlState(config), inbox: new ControlInbox(inboxFile), policy });
 }
 
 /** A checkpoint as the run directory hands it back: the bytes as written, the JSON through a round trip. */
@@ -60,6 +60,7 @@ describe('trainer state through a checkpoint', () => {
     assert.equal(original.controls.apply({ type: 'control/excludePrompt', controlId: 'x1', promptId: 'train-000004' }, () => undefined), undefined);
     assert.equal(original.inbox.take().length, 1, 'the inbox line is read');
     for (let i = 0; i < 5; i++) original.sampleRng.next();
+    original.updateRng.shuffle(Array.from({ length: 16 }, (_, i) => i));
     Object.assign(original, { step: 12, epoch: 2, cursor: 37, acknowledgedThrough: 13, validationBefore: 0.25, validationBest: 0.5, elapsedBeforeMs: 1234 });
 
     const parts = checkpointParts(original);
@@ -78,6 +79,7 @@ describe('trainer state through a checkpoint', () => {
     assert.deepEqual(copy.inbox.position, original.inbox.position, 'the inbox reads on where it was');
     assert.equal(copy.inbox.take().length, 0, 'the line read before the checkpoint is not read again');
     assert.deepEqual(Array.from({ length: 4 }, () => copy.sampleRng.next()), Array.from({ length: 4 }, () => original.sampleRng.next()));
+    assert.deepEqual(copy.updateRng.shuffle([0, 1, 2, 3, 4, 5, 6, 7]), original.updateRng.shuffle([0, 1, 2, 3, 4, 5, 6, 7]), 'the mini-batch shuffle goes on where it was');
     assert.deepEqual(copy.policy.getWeights(), original.policy.getWeights());
     assert.deepEqual(copy.policy.getOptimizerState(), original.policy.getOptimizerState());
     // Adam's moments and step count came back: the next update moves both policies to the same weights.
@@ -98,9 +100,14 @@ describe('trainer state through a checkpoint', () => {
     const { step: adamStep, ...moments } = policy.getOptimizerState();
     const legacyAdam = packArrays(moments);
     delete json.policy;
+    delete json.updateRng;
     const legacy = stored({ ...parts, 'adam.bin': legacyAdam.bytes, 'state.json': { ...json, adamIndex: legacyAdam.index, adamStep: adamStep[0], batchRng: new Rng(1).getState() } }, 4);
     const resumed = decodeCheckpoint(legacy, config);
     assert.deepEqual(resumed.optimizer.step, Float32Array.of(1), "Adam's step count comes from state.json");
+    const restored = freshState(await counting(resumed.weights));
+    restoreState(restored, resumed);
+    assert.deepEqual(restored.updateRng.getState(), new Rng(98).getState(), 'without a saved shuffle generator (older checkpoints never drew from it) it starts from its seed');
+    await restored.policy.dispose();
     const copy = await counting(resumed.weights);
     copy.setOptimizerState(resumed.optimizer);
     assert.deepEqual(copy.getOptimizerState(), policy.getOptimizerState());

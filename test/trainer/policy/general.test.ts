@@ -243,3 +243,36 @@ describe('general policy: weights, optimiser state and config', () => {
     }
   });
 });
+
+describe('general policy: initial weights', () => {
+  const std = (values: Float32Array) => {
+    let sum = 0;
+    let squares = 0;
+    for (const v of values) {
+      sum += v;
+      squares += v * v;
+    }
+    const mean = sum / values.length;
+    return Math.sqrt(squares / values.length - mean * mean);
+  };
+
+  it('draws kernels at fan-in scale (1 / sqrt of the input size) and embeddings at 0.02, as the PyTorch twin', async () => {
+    const config = { d: 64, heads: 4, layers: 3 };
+    const shape: PolicyShape = { ...SHAPE, questionVocabSize: 40, responseVocabSize: 30, patchDim: 32 };
+    const large = await GENERAL_POLICY.create(shape, { seed: 3, config });
+    try {
+      const weights = large.getWeights();
+      // Every kernel, the residual projections (o, mlp.down) included: GPT-2's 0.02 left attention uniform at d 64.
+      for (const [name, fanIn] of [['layer0.self.q.kernel', 64], ['layer1.cross.o.kernel', 64], ['layer2.mlp.down.kernel', 256], ['patch.proj.kernel', 32], ['output.kernel', 64]] as const) {
+        assert.ok(Math.abs(std(weights[name]) / (1 / Math.sqrt(fanIn)) - 1) < 0.1, `${name}: std ${std(weights[name])}, expected ${1 / Math.sqrt(fanIn)}`);
+      }
+      for (const name of ['question.embedding', 'response.embedding', 'text.position', 'patch.position']) {
+        assert.ok(Math.abs(std(weights[name]) - 0.02) < 0.003, `${name}: std ${std(weights[name])}`);
+      }
+      assert.ok(weights['layer0.mlp.up.bias'].every((v) => v === 0));
+      assert.ok(weights['final.norm.scale'].every((v) => v === 1));
+    } finally {
+      await large.dispose();
+    }
+  });
+});

@@ -87,6 +87,29 @@ describe('creating and opening a run', () => {
     assert.deepEqual(entries(run.dir).filter((n) => !['config.json', 'status.json', 'rollouts', 'images', 'checkpoints'].includes(n)), [], 'the lock writes nothing in the run');
   });
 
+  it('discards a new run that never started: its folder, or only what it wrote into a folder that was there', () => {
+    const runs = tempRunsFolder();
+    const made = RunDirectory.create(runs, 'made', CONFIG);
+    made.log('info', 'loading the dataset');
+    made.discardNew();
+    assert.equal(fs.existsSync(made.dir), false, 'the folder create made is gone');
+    made.writeStatus('crashed', 0, 'the dataset failed');
+    made.log('error', 'the dataset failed');
+    assert.equal(fs.existsSync(made.dir), false, 'later status and log writes are dropped');
+
+    const existing = path.join(runs, 'existing');
+    fs.mkdirSync(existing);
+    fs.writeFileSync(path.join(existing, 'notes.txt'), 'mine');
+    const over = RunDirectory.create(runs, 'existing', CONFIG);
+    over.log('info', 'loading the dataset');
+    over.discardNew();
+    assert.deepEqual(entries(existing), ['notes.txt'], 'the folder is left as it was');
+
+    const opened = RunDirectory.open(RunDirectory.create(runs, 'opened', CONFIG).dir);
+    assert.throws(() => opened.discardNew(), /only a run this process created/);
+    assert.ok(fs.existsSync(opened.dir), 'an opened run is never discarded');
+  });
+
   it('removes unfinished writes when resumed', () => {
     const runs = tempRunsFolder();
     const run = RunDirectory.create(runs, 'leftovers', CONFIG);

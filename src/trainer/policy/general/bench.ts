@@ -78,7 +78,7 @@ export async function benchGeneralPolicy(options: GeneralBenchOptions = {}): Pro
   const repeats = options.repeats ?? 3;
   const threads = options.threads ?? 1;
   const config = resolveGeneralConfig(shape, { seed: 7, config: options.config });
-  const policy = GeneralPolicy.create(config, undefined, threads);
+  const policy = GeneralPolicy.create(config, undefined, { samplerThreads: threads });
   try {
     const rng = new Rng(11);
     const questionLength = shape.maxQuestionLength;

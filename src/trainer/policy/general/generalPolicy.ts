@@ -1,6 +1,7 @@
 /**
  * The general policy as a `Policy`: tf.Variables for the weights (training and teacher-forced scoring in
- * tfjs), Adam with its moments, and the ONNX sampler fed with the current weights.
+ * tfjs), Adam with its moments, the ONNX sampler fed with the current weights, and the gradient worker that
+ * computes half of each large update on a second thread (../parallel/).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Adam } from '../adam.js';
@@ -9,6 +10,7 @@ import { type LogProbsResult, scoredTokens } from '../model.js';
 import type { Policy, PolicyArrays, PolicyDescription } from '../policy.js';
 import type { SampleOptions, SamplePrompts, SampleResult } from '../sampler.js';
 import type { SupervisedMetrics, TrainStepConfig, TrainStepMetrics } from '../update.js';
+import { ParallelGradients, type ParallelOptions } from '../parallel/step.js';
 import { type GeneralConfig, describedConfig } from './config.js';
 import { checkGeneralWeights, generalParameterCount, generalParameterSpecs, initialGeneralWeights } from './parameters.js';
 import { GeneralSampler } from './sampler.js';
@@ -16,6 +18,13 @@ import { disposeGeneralBatch, generalBatchTensors, generalTokenStatistics } from
 import { generalSupervisedStep, generalTrainStep } from './update.js';
 
 export const GENERAL_POLICY_KIND = 'general';
+
+export interface GeneralPolicyOptions {
+  /** onnxruntime intra-op threads of the sampler (default GENERAL_SAMPLER_THREADS). */
+  samplerThreads?: number;
+  /** The gradient worker (second thread of the updates; default: on where it helps). */
+  parallel?: ParallelOptions;
+}
 
 /** Adam's step count in the optimiser arrays (moments are `m/<weight>` and `v/<weight>`, as the counting policy's). */
 const ADAM_STEP = 'step';
@@ -26,8 +35,10 @@ export class GeneralPolicy implements Policy {
   readonly optimizer: Adam;
   /** Opened on the first `sample` (a reference policy never samples). */
   private sampler: Promise<GeneralSampler> | null = null;
+  /** Gradients on two threads where that helps (started on the first update). */
+  readonly parallel: ParallelGradients;
 
-  private constructor(readonly config: GeneralConfig, weights: PolicyArrays, private readonly threads?: number) {
+  private constructor(readonly config: GeneralConfig, weights: PolicyArrays, private readonly options: GeneralPolicyOptions) {
     const variables: Record<string, tf.Variable> = {};
     for (const [name, spec] of generalParameterSpecs(config)) {
       // Unnamed on purpose: tfjs variable names are global, and several policies may coexist (reference, tests).
@@ -35,12 +46,18 @@ export class GeneralPolicy implements Policy {
     }
     this.variables = variables;
     this.optimizer = new Adam(variables);
+    this.parallel = new ParallelGradients(config, options.parallel);
   }
 
-  /** A policy with `weights` (checked) or the config's seeded initial weights; `threads`: onnxruntime intra-op threads. */
-  static create(config: GeneralConfig, weights?: PolicyArrays, threads?: number): GeneralPolicy {
+  /** A policy with `weights` (checked) or the config's seeded initial weights. */
+  static create(config: GeneralConfig, weights?: PolicyArrays, options: GeneralPolicyOptions = {}): GeneralPolicy {
     const initial = weights ? checkGeneralWeights(config, weights) : initialGeneralWeights(config);
-    return new GeneralPolicy(config, initial, threads);
+    return new GeneralPolicy(config, initial, options);
+  }
+
+  /** Starts the gradient worker now (instead of on the first update); resolves true once it is ready, false when there is none. */
+  prepareTraining(): Promise<boolean> {
+    return this.parallel.prepare();
   }
 
   describe(): PolicyDescription {
@@ -54,7 +71,7 @@ export class GeneralPolicy implements Policy {
   }
 
   async sample(prompts: SamplePrompts, options: SampleOptions): Promise<SampleResult> {
-    this.sampler ??= GeneralSampler.create(this.config, { threads: this.threads });
+    this.sampler ??= GeneralSampler.create(this.config, { threads: this.options.samplerThreads });
     return (await this.sampler).sample(this.getWeights(), prompts, options);
   }
 
@@ -111,6 +128,7 @@ export class GeneralPolicy implements Policy {
   }
 
   async dispose(): Promise<void> {
+    await this.parallel.dispose();
     for (const variable of Object.values(this.variables)) variable.dispose();
     this.optimizer.dispose();
     const sampler = this.sampler;

@@ -15,8 +15,14 @@ import { buildGeneralPrefixGraph, buildGeneralStepGraph } from './onnxGraphs.js'
 import { checkGeneralWeights, generalParameterSpecs } from './parameters.js';
 import { sampleToken } from '../tokenDraw.js';
 
+/**
+ * onnxruntime intra-op threads of the general policy's sampler by default: 2 (both cores of the 2-core machine)
+ * rolled out faster than 1 in `durian bench --suite general-policy`, which measures both.
+ */
+export const GENERAL_SAMPLER_THREADS = 2;
+
 export interface GeneralSamplerOptions {
-  /** onnxruntime intra-op threads (default 1). */
+  /** onnxruntime intra-op threads (default GENERAL_SAMPLER_THREADS). */
   threads?: number;
 }
 
@@ -34,7 +40,7 @@ export class GeneralSampler {
 
   /** Builds both graphs and opens their sessions (once per policy). */
   static async create(config: GeneralConfig, options: GeneralSamplerOptions = {}): Promise<GeneralSampler> {
-    const sessionOptions = samplerSessionOptions(options.threads);
+    const sessionOptions = samplerSessionOptions(options.threads ?? GENERAL_SAMPLER_THREADS);
     const open = async (graph: { bytes: Uint8Array; weights: string[] }): Promise<Session> => ({
       session: await ort.InferenceSession.create(graph.bytes, sessionOptions),
       weights: graph.weights,
