@@ -69,13 +69,13 @@ def verl_core_algos() -> Any:
     return core_algos
 
 
-def export_tasks(out: Path, split: str, n: int, seed: int = 1) -> None:
-    """`durian export-tasks` from source (src/cli/main.ts through tsx), into `out`."""
+def export_tasks(out: Path, split: str, n: int, seed: int = 1, suite: str = "v1") -> None:
+    """`durian export-tasks` from source (src/cli/main.ts through tsx), into `out`, of the built-in suite `suite`."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH: the tasks come from `durian export-tasks` (Node 20+)")
     command = [node, "--import", "tsx", str(REPO_ROOT / "src" / "cli" / "main.ts"), "export-tasks", "--split", split, "--n", str(n),
-               "--seed", str(seed), "--out", str(out), "--cache-dir", str(out / ".cache")]
+               "--seed", str(seed), "--suite", suite, "--out", str(out), "--cache-dir", str(out / ".cache")]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
     assert done.returncode == 0, f"durian export-tasks failed: {done.stderr[-2000:]}"
 

@@ -331,7 +331,7 @@ describe('durian study arguments', () => {
       [['--estimators', 'grpo,rloo'], /--sensitivity: needs durian among --estimators/],
       [['--sensitivity-g', '3', '--group-sizes', '2,4'], /--sensitivity-g: must be one of --group-sizes \(2, 4\)/],
       [['--sensitivity-weights', '1,0'], /--sensitivity-weights: each entry must be three weights/],
-      [['--sensitivity-bins', '40'], /--sensitivity-bins: 40 bins need at least 80 prompts per batch/],
+      [['--sensitivity-bins', '70'], /--sensitivity-bins: 70 bins need at least 140 prompts per batch/],
       [['--sensitivity', 'off', '--sensitivity-bins', '4'], /--sensitivity-bins: has no effect with --sensitivity off/],
       [['--frobnicate'], /Unknown option '--frobnicate'/],
     ];

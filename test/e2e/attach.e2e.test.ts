@@ -257,37 +257,47 @@ describe('attaching to a run folder written by another process, in a real VS Cod
       child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-4000)));
       await runningWithSteps(dir, 2, () => output);
       assert.equal(readStatus(dir)?.inbox, 'inbox.jsonl', 'the PyTorch trainer advertises its inbox');
-
-      await vscode.runCommand('Durian: Attach to Run Folder…');
-      await vscode.quickPickRow('ddp-run').first().waitFor({ state: 'visible' });
-      await vscode.page.keyboard.type('ddp-run');
-      await vscode.page.keyboard.press('Enter');
-      await vscode.notification(/attached to ddp-run \(running, step \d+\); its controls go through its inbox/).waitFor({ timeout: 30_000 });
-      const first = await statusStep();
-      await waitForStepAbove(first, 180_000);
-      await frame().locator('.chart-grid canvas').first().waitFor({ state: 'visible', timeout: 60_000 });
-      await vscode.screenshot('ddp-dashboard');
-
-      await vscode.runCommand('Durian: Open Rollout Groups');
-      await frame().locator('.group-row').first().waitFor({ state: 'visible', timeout: 120_000 });
-      const before = await frame().locator('.step-facts').innerText();
-      await poll('the groups to follow the next step', 180_000, async () => ((await frame().locator('.step-facts').innerText()) !== before ? true : undefined));
-      const follow = frame().locator('.follow-live') as Evaluable;
-      if (await follow.evaluate((box) => (box as HTMLInputElement).checked)) await follow.click();
-      const row = frame().locator('.group-row').first();
-      const promptId = (await row.getAttribute('data-prompt-id')) as string;
-      await row.locator('.weight-input').fill('0');
-      await row.locator('.set-weight').click();
-      const n = await appliedStep(new RegExp(`weight of ${escapeRegExp(promptId)} = 0`), 180_000);
-      const sent = readJsonl(path.join(dir, 'inbox.jsonl')).find((c) => c.type === 'control/setGroupWeight' && c.promptId === promptId);
-      assert.ok(sent, 'the reweight is a line of inbox.jsonl');
-      const acknowledged = readJsonl(path.join(dir, 'interventions.jsonl')).find((l) => l.controlId === sent.controlId);
-      assert.equal(acknowledged?.step, n, 'the PyTorch trainer acknowledges it in interventions.jsonl from the step the panel shows');
-      await vscode.statusBarText(new RegExp(`setGroupWeight applied from step ${n}`), 30_000);
-      await vscode.screenshot('ddp-reweight-acknowledged');
-
-      await vscode.runCommand('Durian: Stop Training');
-      await vscode.statusBarText(/Durian stopped at step \d+/, 180_000);
-      assert.equal(readStatus(dir)?.state, 'stopped');
+      // A failure below says what the trainer printed (a crashed writer's traceback is only there).
+      try {
+        await attachedDdpSteps();
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\ntrainer output (last 3000 characters): ${output.slice(-3000)}\nexit code: ${child.exitCode}, signal: ${child.signalCode}`);
+      }
     }));
+
+  async function attachedDdpSteps(): Promise<void> {
+    const dir = path.join(vscode.workspaceDir, 'runs', 'ddp-run');
+
+    await vscode.runCommand('Durian: Attach to Run Folder…');
+    await vscode.quickPickRow('ddp-run').first().waitFor({ state: 'visible' });
+    await vscode.page.keyboard.type('ddp-run');
+    await vscode.page.keyboard.press('Enter');
+    await vscode.notification(/attached to ddp-run \(running, step \d+\); its controls go through its inbox/).waitFor({ timeout: 30_000 });
+    const first = await statusStep();
+    await waitForStepAbove(first, 180_000);
+    await frame().locator('.chart-grid canvas').first().waitFor({ state: 'visible', timeout: 60_000 });
+    await vscode.screenshot('ddp-dashboard');
+
+    await vscode.runCommand('Durian: Open Rollout Groups');
+    await frame().locator('.group-row').first().waitFor({ state: 'visible', timeout: 120_000 });
+    const before = await frame().locator('.step-facts').innerText();
+    await poll('the groups to follow the next step', 180_000, async () => ((await frame().locator('.step-facts').innerText()) !== before ? true : undefined));
+    const follow = frame().locator('.follow-live') as Evaluable;
+    if (await follow.evaluate((box) => (box as HTMLInputElement).checked)) await follow.click();
+    const row = frame().locator('.group-row').first();
+    const promptId = (await row.getAttribute('data-prompt-id')) as string;
+    await row.locator('.weight-input').fill('0');
+    await row.locator('.set-weight').click();
+    const n = await appliedStep(new RegExp(`weight of ${escapeRegExp(promptId)} = 0`), 180_000);
+    const sent = readJsonl(path.join(dir, 'inbox.jsonl')).find((c) => c.type === 'control/setGroupWeight' && c.promptId === promptId);
+    assert.ok(sent, 'the reweight is a line of inbox.jsonl');
+    const acknowledged = readJsonl(path.join(dir, 'interventions.jsonl')).find((l) => l.controlId === sent.controlId);
+    assert.equal(acknowledged?.step, n, 'the PyTorch trainer acknowledges it in interventions.jsonl from the step the panel shows');
+    await vscode.statusBarText(new RegExp(`setGroupWeight applied from step ${n}`), 30_000);
+    await vscode.screenshot('ddp-reweight-acknowledged');
+
+    await vscode.runCommand('Durian: Stop Training');
+    await vscode.statusBarText(/Durian stopped at step \d+/, 180_000);
+    assert.equal(readStatus(dir)?.state, 'stopped');
+  }
 });

@@ -154,13 +154,20 @@ export class Workbench {
   async answerQuickInput(text: string, timeoutMs = 30_000): Promise<void> {
     const input = this.quickInput();
     await input.waitFor({ state: 'visible', timeout: timeoutMs });
-    // A prompt may still be filling in its own initial value (code-server's file dialog writes the folder
-    // path asynchronously): type, then check the value held before pressing Enter, and retype if not.
+    // A prompt may still be filling in its own initial value (code-server's file dialog writes the folder path
+    // and then the suggested file name asynchronously, later on a loaded machine): give it a moment to start,
+    // type, then check that the value held for two checks in a row before pressing Enter, and retype if not.
     const deadline = Date.now() + timeoutMs;
+    const settle = Date.now() + 1500;
+    while ((await input.inputValue()) === '' && Date.now() < settle) await this.page.waitForTimeout(100);
     for (;;) {
       await input.fill(text);
-      await this.page.waitForTimeout(200);
-      if ((await input.inputValue()) === text) break;
+      let held = true;
+      for (let check = 0; check < 2 && held; check++) {
+        await this.page.waitForTimeout(300);
+        held = (await input.inputValue()) === text;
+      }
+      if (held) break;
       if (Date.now() > deadline) throw new Error(`the quick input kept replacing ${JSON.stringify(text)} with ${JSON.stringify(await input.inputValue())}`);
     }
     await input.press('Enter');

@@ -55,8 +55,8 @@ export function metricsAt(step: number): Record<string, number> {
   return Object.fromEntries(METRIC_NAMES.map((name, k) => [name, Math.sin(step / 30 + k) * (k + 1)]));
 }
 
-/** A w x h grey PNG (RGB, no filtering): the size of the built-in suite's images. */
-export function png(width: number, height: number): Buffer {
+/** A w x h PNG of one colour (RGB, no filtering; grey by default, the size of the built-in suite's images). */
+export function png(width: number, height: number, rgb: [number, number, number] = [120, 120, 120]): Buffer {
   const chunk = (type: string, data: Buffer) => {
     const length = Buffer.alloc(4);
     length.writeUInt32BE(data.length);
@@ -69,7 +69,7 @@ export function png(width: number, height: number): Buffer {
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8);
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 120)]);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())]);
   const pixels = Buffer.concat(Array.from({ length: height }, () => row));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
 }

@@ -11,35 +11,17 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { deflateSync, crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { CONTROL, EVENT, ROLLOUTS, type RolloutGroup, type RolloutsHostToWebviewMessage } from '../../src/protocol/index.js';
 import { projectRoot } from '../e2e/setup.js';
 import { BASE_LIVE_CONFIG as BASE, type EvaluatePage, type WebviewPage, openWebviewPage, webviewDomSkipReason } from '../support/webviewPage.js';
+import { png } from './paperBatch.js';
 
 /** Milliseconds the server holds each image (a webview's resource loads take about this long). */
 const IMAGE_DELAY_MS = 150;
 /** A fast live run: a new step every this many ms (the small e2e session reaches ~20 steps a second). */
 const LIVE_STEP_MS = 40;
 
-/** A w x h PNG of one colour (RGB, no filtering). */
-function png(width: number, height: number, rgb: [number, number, number]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())]);
-  const pixels = Buffer.concat(Array.from({ length: height }, () => row));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 /** Some of Default Light Modern's colours, as VS Code passes them to a webview. */
 const LIGHT_MODERN: Record<string, string> = {

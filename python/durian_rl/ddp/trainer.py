@@ -9,7 +9,10 @@ One step, on every rank:
      confidences to compute the batch-global advantages (durian_rl.distributed.global_advantages);
   4. the loss is verl's compute_policy_loss_vanilla / agg_loss / kl_penalty with agg_loss normalised over the
      GLOBAL batch (dp_size and batch_num_tokens as verl's FSDP workers pass them); gradients are all-reduced as
-     a mean over ranks, so the update equals one process's update on the whole batch; then Adam.
+     a mean over ranks, so the update equals one process's update on the whole batch; then Adam. With
+     --mini-batch-size, each PPO epoch cuts the global batch's kept prompts into the same seeded mini-batches on
+     every rank (ddp/mini_batches.py), one optimiser step each, the loss normalised over that mini-batch's
+     global tokens and each rank computing the rollouts of its own prompts in it.
 Rank 0 writes the run folder (status, config, metrics, rollout groups, validation, interventions).
 """
 from __future__ import annotations
@@ -33,20 +36,22 @@ from ..policy import GeneralPolicy, pack_arrays
 from ..reward import score_response
 from ..run_folder import RunFolder
 from ..tasks import TaskSet
+from .mini_batches import MAX_MINI_BATCH_SIZE, epoch_generator, kept_prompts, mini_batches
 from .verl_ops import PolicyLossConfig, load_core_algos
 
 FINAL_POLICY_DIR = "final-policy"
 WRITER = "durian_rl.ddp (PyTorch, torch.distributed)"
 ESTIMATOR_OPTION_KEYS = {"durianWeights": "weights", "reasoningBins": "reasoningBins", "minPromptsPerBin": "minPromptsPerBin",
                          "eps": "eps", "poolZeroVariance": "poolZeroVariance"}
+SUITES = ("v1", "v2")  # schemas/config.schema.json suite
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="durian_rl.ddp", description="Data-parallel GRPO/Durian training of the general policy on exported tasks.")
     parser.add_argument("--tasks", required=True, help="folder written by `durian export-tasks` (train.*; validation.* for validation)")
     parser.add_argument("--run-dir", required=True, help="run folder to create (status.json advertises its control inbox)")
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=16, help="prompts per step (global, split over ranks)")
+    parser.add_argument("--steps", type=int, default=250)
+    parser.add_argument("--batch-size", type=int, default=128, help="prompts per step (global, split over ranks)")
     parser.add_argument("--group-size", type=int, default=8, help="rollouts per prompt (G)")
     parser.add_argument("--estimator", default="durian", choices=("grpo", "dr_grpo", "rloo", "batch_std", "durian"))
     parser.add_argument("--durian-weights", default="0.1,0.2,0.7", help="a_ori,a_perc,a_reas")
@@ -58,6 +63,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--clip-high", type=float, default=0.2)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--ppo-epochs", type=int, default=1)
+    parser.add_argument("--mini-batch-size", type=int, default=16,
+                        help="prompts per mini-batch of the update (of the global batch): each PPO epoch shuffles the kept prompt groups "
+                             "and makes ceil(kept / N) optimiser steps, a group's rollouts staying together; 0 or >= kept: the whole batch in one step")
     parser.add_argument("--max-grad-norm", type=float, default=1.0)
     parser.add_argument("--loss-agg-mode", default="token-mean", choices=("token-mean", "seq-mean-token-sum", "seq-mean-token-mean"))
     parser.add_argument("--validation-every", type=int, default=10, help="steps between validations (0: none)")
@@ -75,6 +83,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     for name in ("steps", "batch_size", "group_size", "ppo_epochs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be a whole number >= 1, got {getattr(args, name)}")
+    if not 0 <= args.mini_batch_size <= MAX_MINI_BATCH_SIZE:
+        parser.error(f"--mini-batch-size must be a whole number from 0 to {MAX_MINI_BATCH_SIZE} (0: the whole batch in one step), got {args.mini_batch_size}")
     try:
         args.durian_weights = [float(x) for x in args.durian_weights.split(",")]
         assert len(args.durian_weights) == 3 and all(w >= 0 for w in args.durian_weights)
@@ -184,10 +194,25 @@ def prompt_uniforms(seed: int, step: int, prompt: int, group_size: int, length: 
     return np.random.default_rng([seed, step, prompt]).random((group_size, length))
 
 
+def task_suite(directory: str, train: TaskSet, validation: Optional[TaskSet]) -> str:
+    """The built-in suite version the tasks were exported from (<split>.meta.json `suite`; v1 for an export written
+    before it was recorded); the validation split must be of the same suite."""
+    suites = {split.split: split.meta.get("suite", "v1") for split in (train, validation) if split is not None}
+    for split, suite in suites.items():
+        if suite not in SUITES:
+            raise ValueError(f"{os.path.join(directory, split + '.meta.json')}: suite must be one of {', '.join(SUITES)}, got {suite!r} "
+                             "(export again with durian export-tasks --suite v1|v2)")
+    if len(set(suites.values())) > 1:
+        raise ValueError(f"{directory}: the train tasks are of suite {suites['train']} and the validation tasks of suite {suites['validation']}: "
+                         "export both splits with the same --suite")
+    return suites["train"]
+
+
 class Trainer:
     def __init__(self, args: argparse.Namespace, train: TaskSet, validation: Optional[TaskSet]):
         self.args = args
         self.train, self.validation = train, validation
+        self.suite = task_suite(args.tasks, train, validation)
         self.world = dist.get_world_size() if dist.is_initialized() else 1
         self.rank = dist.get_rank() if dist.is_initialized() else 0
         self.device = torch.device("cuda", torch.cuda.current_device()) if dist.is_initialized() and dist.get_backend() == "nccl" else torch.device("cpu")
@@ -222,10 +247,12 @@ class Trainer:
                   "minPromptsPerBin": live["minPromptsPerBin"], "poolZeroVariance": True, "eps": live["eps"]},
                   "seed": args.seed, "steps": args.steps, "batchSize": args.batch_size, "groupSize": args.group_size, "lr": args.lr,
                   "klBeta": args.kl_beta, "clipLow": args.clip_low, "clipHigh": args.clip_high, "temperature": args.temperature,
-                  "ppoEpochs": args.ppo_epochs, "maxGradNorm": args.max_grad_norm, "validationEvery": args.validation_every,
+                  "ppoEpochs": args.ppo_epochs, "miniBatchSize": args.mini_batch_size, "suite": self.suite, "maxGradNorm": args.max_grad_norm,
                   "trainSize": len(self.train), "writeRollouts": args.rollouts_every > 0, "rolloutsEvery": max(1, args.rollouts_every),
                   "engine": f"pytorch-ddp ({dist.get_backend() if dist.is_initialized() else 'single process'}, {self.world} ranks)",
                   "policy": "general", "policyDescription": self.policy.describe(), "tasks": os.path.abspath(args.tasks), "worldSize": self.world, "lossAggMode": args.loss_agg_mode}
+        if args.validation_every:  # the schema's validationEvery is >= 1: a run without validation leaves it out
+            config["validationEvery"] = args.validation_every
         self.run = RunFolder.create(args.run_dir, config, writer=WRITER)
         self.inbox = ControlInbox(self.run, self.steering.handlers(set(self.ids), self.rollout_response))
 
@@ -290,57 +317,88 @@ class Trainer:
                 "confidence": sample.sequence_logprobs.cpu().to(torch.float64), "scores": scores,
                 "patches": patches.repeat_interleave(g, 0), "questions": questions.repeat_interleave(g, 0)}
 
-    def _sum_over_ranks(self, value: float) -> float:
+    def _sum_over_ranks(self, *values: float) -> list[float]:
+        """Each value summed over the ranks (one collective for all of them)."""
         if self.world == 1:
-            return value
-        tensor = torch.tensor([value], dtype=torch.float64, device=self.device)
+            return [float(value) for value in values]
+        tensor = torch.tensor(values, dtype=torch.float64, device=self.device)
         dist.all_reduce(tensor)
-        return float(tensor.item())
+        return tensor.tolist()
 
-    def update(self, plan: Plan, batch: dict[str, Any], advantages: np.ndarray, kept: np.ndarray) -> dict[str, float]:
+    def update(self, plan: Plan, batch: dict[str, Any], result: Any) -> dict[str, float]:
+        """The PPO epochs on this step's kept rollouts: per epoch, one optimiser step per mini-batch of the global
+        batch's kept prompts (every rank the same split); old and reference log-probs once for the step. The
+        metrics are the last epoch's, averaged over its mini-batches, with actor/optimizer_steps (all epochs)."""
         live = plan.live
         for group in self.optimizer.param_groups:
             group["lr"] = float(live["lr"])
         temperature = float(live["temperature"])
         responses = batch["responses"].to(self.device)
-        mask = (responses != 0) & torch.from_numpy(kept).to(self.device)[:, None]
+        mask = (responses != 0) & torch.from_numpy(result.local_kept).to(self.device)[:, None]
         mask_f = mask.to(self.dtype)
-        advantage = torch.from_numpy(advantages).to(self.device, self.dtype)[:, None].expand_as(mask_f) * mask_f
-        global_tokens = self._sum_over_ranks(float(mask_f.sum()))
-        global_sequences = self._sum_over_ranks(float((mask_f.sum(-1) > 0).sum()))
-        info = {"dp_size": self.world, "batch_num_tokens": max(global_tokens, 1.0), "global_batch_size": max(global_sequences, 1.0)}
-        loss_config = PolicyLossConfig(clip_ratio=float(live["clipLow"]), clip_ratio_low=float(live["clipLow"]), clip_ratio_high=float(live["clipHigh"]), global_batch_info=info)
-        policy_loss = self.core_algos.get_policy_loss_fn("vanilla")
+        advantage = torch.from_numpy(result.local_advantages).to(self.device, self.dtype)[:, None].expand_as(mask_f) * mask_f
         with torch.no_grad():
             old, _ = self.policy.token_logprobs(batch["patches"], batch["questions"], responses, temperature)
             ref = self.reference.token_logprobs(batch["patches"], batch["questions"], responses, temperature)[0] if self.reference is not None and live["klBeta"] > 0 else None
-        metrics: dict[str, float] = {}
+        g = int(batch["g"])
+        first, count = result.start // g, len(batch["shard"])  # this rank's prompts: batch positions first .. first+count-1
+        prompts = kept_prompts(result.result.kept, g)
+        local = {"patches": batch["patches"], "questions": batch["questions"], "responses": responses, "mask": mask_f,
+                 "advantage": advantage, "old": old, "ref": ref}
         self.policy.train()
-        for _ in range(self.args.ppo_epochs):
-            self.optimizer.zero_grad(set_to_none=False)
-            logp, _, entropy = self.policy.token_logprobs(batch["patches"], batch["questions"], responses, temperature, with_entropy=True)
-            pg_loss, pg_metrics = policy_loss(old, logp, advantage, mask_f, self.args.loss_agg_mode, loss_config)
+        records: list[dict[str, float]] = []
+        steps = 0
+        for epoch in range(self.args.ppo_epochs):
+            parts = mini_batches(prompts, self.args.mini_batch_size, epoch_generator(self.args.seed, plan.step, epoch))
+            records = []
+            for part in parts:
+                if len(parts) == 1:
+                    records.append(self._optimizer_step(local, live))  # the whole batch, its unkept rows masked out
+                    continue
+                rows = [(k - first) * g + r for k in sorted(part) if first <= k < first + count for r in range(g) if result.local_kept[(k - first) * g + r]]
+                index = torch.tensor(rows, dtype=torch.long, device=self.device)
+                records.append(self._optimizer_step({key: None if value is None else value[index] for key, value in local.items()}, live))
+            steps += len(parts)
+        metrics = {key: sum(record[key] for record in records) / len(records) for key in records[0]}
+        return {**metrics, "actor/lr": float(live["lr"]), "actor/optimizer_steps": float(steps)}
+
+    def _optimizer_step(self, rows: dict[str, Any], live: dict[str, Any]) -> dict[str, float]:
+        """One optimiser step on this rank's rows of a mini-batch (possibly none), the loss aggregated over the
+        mini-batch's rows on all ranks; gradients all-reduced as a mean over ranks."""
+        mask_f = rows["mask"]
+        global_tokens, global_sequences = self._sum_over_ranks(float(mask_f.sum()), float((mask_f.sum(-1) > 0).sum()))
+        info = {"dp_size": self.world, "batch_num_tokens": max(global_tokens, 1.0), "global_batch_size": max(global_sequences, 1.0)}
+        loss_config = PolicyLossConfig(clip_ratio=float(live["clipLow"]), clip_ratio_low=float(live["clipLow"]), clip_ratio_high=float(live["clipHigh"]), global_batch_info=info)
+        self.optimizer.zero_grad(set_to_none=False)
+        pg_value = kl_value = entropy_sum = clipped_tokens = ppo_kl_sum = 0.0
+        if len(mask_f):
+            logp, _, entropy = self.policy.token_logprobs(rows["patches"], rows["questions"], rows["responses"], float(live["temperature"]), with_entropy=True)
+            pg_loss, pg_metrics = self.core_algos.get_policy_loss_fn("vanilla")(rows["old"], logp, rows["advantage"], mask_f, self.args.loss_agg_mode, loss_config)
             loss = pg_loss
-            kl_value = 0.0
-            if ref is not None:
-                kl = self.core_algos.kl_penalty(logp, ref, "low_var_kl")
+            if rows["ref"] is not None:
+                kl = self.core_algos.kl_penalty(logp, rows["ref"], "low_var_kl")
                 kl_loss = self.core_algos.agg_loss(kl, mask_f, self.args.loss_agg_mode, **info)
                 loss = loss + float(live["klBeta"]) * kl_loss
                 kl_value = float(kl_loss.detach())
             loss.backward()
-            if self.world > 1:
-                for parameter in self.policy.parameters():
-                    dist.all_reduce(parameter.grad)
-                    parameter.grad /= self.world
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.args.max_grad_norm)
-            self.optimizer.step()
-            # Every rank's loss is its share of the global mean (times dp_size): the global value is their mean.
-            metrics = {"actor/pg_loss": self._sum_over_ranks(float(pg_loss.detach())) / self.world,
-                       "actor/kl_loss": self._sum_over_ranks(kl_value) / self.world,
-                       "actor/entropy": self._sum_over_ranks(float((entropy.detach() * mask_f).sum())) / max(global_tokens, 1.0),
-                       "actor/pg_clipfrac": pg_metrics["actor/pg_clipfrac"], "actor/ppo_kl": pg_metrics["actor/ppo_kl"],
-                       "actor/grad_norm": float(grad_norm), "actor/lr": float(live["lr"])}
-        return metrics
+            pg_value, entropy_sum = float(pg_loss.detach()), float((entropy.detach() * mask_f).sum())
+            # verl's clip fraction and ppo_kl are means over this rank's tokens: weighted by them, summed over ranks.
+            local_tokens = float(mask_f.sum())
+            clipped_tokens, ppo_kl_sum = float(pg_metrics["actor/pg_clipfrac"]) * local_tokens, float(pg_metrics["actor/ppo_kl"]) * local_tokens
+        for parameter in self.policy.parameters():
+            if parameter.grad is None:  # a rank with no rows in the first mini-batch still joins the all-reduce
+                parameter.grad = torch.zeros_like(parameter)
+        if self.world > 1:
+            for parameter in self.policy.parameters():
+                dist.all_reduce(parameter.grad)
+                parameter.grad /= self.world
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.args.max_grad_norm)
+        self.optimizer.step()
+        # Every rank's loss is its share of the global mean (times dp_size): the global value is their mean.
+        pg_total, kl_total, entropy_total, clipped_total, ppo_kl_total = self._sum_over_ranks(pg_value, kl_value, entropy_sum, clipped_tokens, ppo_kl_sum)
+        tokens = max(global_tokens, 1.0)
+        return {"actor/pg_loss": pg_total / self.world, "actor/kl_loss": kl_total / self.world, "actor/entropy": entropy_total / tokens,
+                "actor/pg_clipfrac": clipped_total / tokens, "actor/ppo_kl": ppo_kl_total / tokens, "actor/grad_norm": float(grad_norm)}
 
     def step(self, plan: Plan) -> None:
         t0 = time.monotonic()
@@ -362,7 +420,7 @@ class Trainer:
                                    logprob=batch["confidence"], lengths=batch["lengths"].to(torch.float64), accuracy=accuracy,
                                    group_weights=plan.group_weights, options=estimator_options(plan.live), device=self.device)
         t2 = time.monotonic()
-        metrics = self.update(plan, batch, result.local_advantages, result.local_kept)
+        metrics = self.update(plan, batch, result)
         t3 = time.monotonic()
         parts = self.gather_rollouts(batch, rewards, accuracy)
         self.last_step = plan.step

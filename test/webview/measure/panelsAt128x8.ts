@@ -162,6 +162,23 @@ function stream(page: EvaluatePage, everyMs: number): Promise<void> {
   );
 }
 
+/** Milliseconds from posting `message` to the first frame drawn after an element matching `selector` exists. */
+function firstPaintMs(page: EvaluatePage, message: unknown, selector: string): Promise<number> {
+  return page.evaluate(
+    ([posted, wanted]: [unknown, string]) =>
+      new Promise<number>((resolve) => {
+        const t0 = performance.now();
+        window.postMessage(posted, '*');
+        const poll = () => {
+          if (document.querySelector(wanted)) requestAnimationFrame(() => resolve(performance.now() - t0));
+          else requestAnimationFrame(poll);
+        };
+        requestAnimationFrame(poll);
+      }),
+    [message, selector] as [unknown, string],
+  );
+}
+
 async function measureRollouts(): Promise<Record<string, unknown>> {
   const image = png(64, 64);
   const served = await openWebviewPage({
@@ -184,19 +201,7 @@ async function measureRollouts(): Promise<Record<string, unknown>> {
     const run = { type: ROLLOUTS.run, runName: 'run-128x8', runDir: '/runs/run-128x8', state: 'running', imageBase: `${base}/run`, steps: [1], totalSteps: 1000, baseConfig: { ...BASE_LIVE_CONFIG, batchSize: PROMPTS, reasoningBins: 12 }, fixedOptions: {}, interventions: [], live: true };
     await page.evaluate((message: unknown) => window.postMessage(message, '*'), run);
     // First paint: a kept step of 128 x 8 posted, until its rows are in the DOM and a frame has drawn them.
-    const firstPaint = await page.evaluate(
-      (message: unknown) =>
-        new Promise<number>((resolve) => {
-          const t0 = performance.now();
-          window.postMessage(message, '*');
-          const poll = () => {
-            if (document.querySelector('.group-row')) requestAnimationFrame(() => resolve(performance.now() - t0));
-            else requestAnimationFrame(poll);
-          };
-          requestAnimationFrame(poll);
-        }),
-      { type: ROLLOUTS.step, step: 1, groups: stepGroups(1), skipped: 0 },
-    );
+    const firstPaint = await firstPaintMs(page, { type: ROLLOUTS.step, step: 1, groups: stepGroups(1), skipped: 0 }, '.group-row');
     const builtRows = await page.evaluate(() => document.querySelectorAll('.group-row').length, undefined);
 
     // Live steps, as the host relays the trainer's `trainer/groups` events (groupsEvents' chunks).
@@ -267,19 +272,7 @@ async function measureDashboard(historySteps: number, width: number): Promise<Re
       interventions: [],
       marks: [],
     };
-    const firstPaint = await page.evaluate(
-      (message: unknown) =>
-        new Promise<number>((resolve) => {
-          const t0 = performance.now();
-          window.postMessage(message, '*');
-          const poll = () => {
-            if (document.querySelector('.chart-card:not([hidden]) canvas')) requestAnimationFrame(() => resolve(performance.now() - t0));
-            else requestAnimationFrame(poll);
-          };
-          requestAnimationFrame(poll);
-        }),
-      history,
-    );
+    const firstPaint = await firstPaintMs(page, history, '.chart-card:not([hidden]) canvas');
     const event = (step: number) => ({ type: DASHBOARD.event, event: { type: 'trainer/step', step, totalSteps: historySteps + 1000, metrics: metricsAt(step), elapsedMs: step * 3000 } });
     const batches = (from: number, count: number) => Array.from({ length: count }, (_, k) => [event(from + k)]);
     await load(page, batches(historySteps + 1, STEPS));
