@@ -9,6 +9,23 @@ import { METRIC, type RolloutGroup } from '../../src/protocol/index.js';
 export const PROMPTS = 128;
 export const G = 8;
 
+/** The rollouts of a fixture group: rewards 1 = right, advantages as GRPO's (mean and sample std of the group). */
+export function fixtureRollouts(rewards: number[], response: (reward: number, k: number) => string): RolloutGroup['rollouts'] {
+  const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+  const std = Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / (rewards.length - 1));
+  const advantage = (r: number) => (std > 0 ? (r - mean) / std : 0);
+  return rewards.map((r, k) => ({
+    response: response(r, k),
+    reward: r,
+    format: 1,
+    accuracy: r,
+    meanLogprob: -0.5 - k / 100,
+    advantage: advantage(r),
+    advantageGrpo: advantage(r),
+    components: { grpo: advantage(r), perceptual: 0.1 * k, reasoning: -0.1 * k },
+  }));
+}
+
 /** A group as the trainer writes one (built-in suite lengths: a ~90-char question, ~40-char responses). */
 export function paperGroup(step: number, i: number): RolloutGroup {
   // Every 8th group all wrong, the next all right (zero variance), the others mixed.
@@ -29,16 +46,7 @@ export function paperGroup(step: number, i: number): RolloutGroup {
     reasoningPooledStd: 0.43,
     weight: 1,
     excluded: false,
-    rollouts: rewards.map((r, k) => ({
-      response: `there are ${r === 1 ? i % 10 : (i + 1) % 10} things in total, answer ${k}`,
-      reward: r,
-      format: 1,
-      accuracy: r,
-      meanLogprob: -0.5 - k / 100,
-      advantage: std > 0 ? (r - mean) / std : 0,
-      advantageGrpo: std > 0 ? (r - mean) / std : 0,
-      components: { grpo: std > 0 ? (r - mean) / std : 0, perceptual: 0.1 * k, reasoning: -0.1 * k },
-    })),
+    rollouts: fixtureRollouts(rewards, (r, k) => `there are ${r === 1 ? i % 10 : (i + 1) % 10} things in total, answer ${k}`),
   };
 }
 

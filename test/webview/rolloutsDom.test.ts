@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { CONTROL, EVENT, ROLLOUTS, type RolloutGroup, type RolloutsHostToWebviewMessage } from '../../src/protocol/index.js';
 import { projectRoot } from '../e2e/setup.js';
 import { BASE_LIVE_CONFIG as BASE, type EvaluatePage, type WebviewPage, openWebviewPage, webviewDomSkipReason } from '../support/webviewPage.js';
-import { png } from './paperBatch.js';
+import { fixtureRollouts, png } from './paperBatch.js';
 
 /** Milliseconds the server holds each image (a webview's resource loads take about this long). */
 const IMAGE_DELAY_MS = 150;
@@ -61,16 +61,7 @@ function group(promptId: string, image: string, rewards: number[]): RolloutGroup
     reasoningPooledStd: 0.4321,
     weight: 1,
     excluded: false,
-    rollouts: rewards.map((r, i) => ({
-      response: `there are ${r === 1 ? 3 : 4} red circles, answer ${r === 1 ? 3 : 4} (${i})`,
-      reward: r,
-      format: 1,
-      accuracy: r,
-      meanLogprob: -0.5 - i / 100,
-      advantage: std > 0 ? (r - mean) / std : 0,
-      advantageGrpo: std > 0 ? (r - mean) / std : 0,
-      components: { grpo: std > 0 ? (r - mean) / std : 0, perceptual: 0.1 * i, reasoning: -0.1 * i },
-    })),
+    rollouts: fixtureRollouts(rewards, (r, i) => `there are ${r === 1 ? 3 : 4} red circles, answer ${r === 1 ? 3 : 4} (${i})`),
   };
 }
 
