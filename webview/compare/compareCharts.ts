@@ -13,7 +13,7 @@ import type { ChartExportMessage } from '../../src/protocol/compareExport.js';
 import { parseRgba } from '../dashboard/contrast.js';
 import { type ChartExportSource, type ExportBand, exportButtons } from '../dashboard/exportChart.js';
 import { formatValue } from '../dashboard/format.js';
-import { PlotHolder, chartAxes, chartCardParts, plotWidth, xZoom } from '../dashboard/plotParts.js';
+import { PlotHolder, chartCardParts, plotFrame, xZoom } from '../dashboard/plotParts.js';
 import type { ChartTheme } from '../dashboard/theme.js';
 import { type CompareChart, type CompareChartData, COMPARE_CHARTS, SmoothingCache, buildCompareChart } from './compareData.js';
 import type { CompareModel, CompareViewState } from './model.js';
@@ -172,10 +172,7 @@ class CompareCard {
     }
     const bands: uPlot.Band[] = this.bands.map((band) => ({ series: [band.upper, band.lower], fill: band.fill }));
     return {
-      width: plotWidth(this.plotHost),
-      height: PLOT_HEIGHT,
-      scales: { x: { time: false } },
-      axes: chartAxes(theme),
+      ...plotFrame(this.plotHost, PLOT_HEIGHT, theme),
       series,
       bands,
       legend: { show: false },

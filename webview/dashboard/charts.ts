@@ -14,7 +14,7 @@ import { CHART_SPECS, type ChartSpec } from './chartSpecs.js';
 import type { ChartExportMessage } from '../../src/protocol/compareExport.js';
 import { exportButtons } from './exportChart.js';
 import { formatValue } from './format.js';
-import { PlotHolder, chartAxes, chartCardParts, plotWidth, xZoom } from './plotParts.js';
+import { PlotHolder, chartCardParts, plotFrame, xZoom } from './plotParts.js';
 import { MarkerLayer } from './markerLayer.js';
 import type { ChartMarker } from './markers.js';
 import { type DashboardModel, markersOf } from './state.js';
@@ -124,10 +124,7 @@ class ChartCard {
       })),
     ];
     return {
-      width: plotWidth(this.plotHost),
-      height: PLOT_HEIGHT,
-      scales: { x: { time: false } },
-      axes: chartAxes(theme),
+      ...plotFrame(this.plotHost, PLOT_HEIGHT, theme),
       series,
       legend: { live: true },
       cursor: {

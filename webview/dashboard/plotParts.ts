@@ -24,6 +24,11 @@ export function plotWidth(host: HTMLElement): number {
   return Math.max(200, Math.floor(host.clientWidth));
 }
 
+/** The options every chart's plot starts from: its host's width, its height, a step (not time) x scale, the axes. */
+export function plotFrame(host: HTMLElement, height: number, theme: ChartTheme): Pick<uPlot.Options, 'width' | 'height' | 'scales' | 'axes'> {
+  return { width: plotWidth(host), height, scales: { x: { time: false } }, axes: chartAxes(theme) };
+}
+
 /** Resizes the plot to its host's width when that changed. */
 export function fitPlotWidth(plot: uPlot | undefined, host: HTMLElement, height: number): void {
   if (plot && plot.width !== plotWidth(host)) plot.setSize({ width: plotWidth(host), height });
