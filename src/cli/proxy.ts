@@ -21,7 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DurianInputError, PERCEPTUAL_BUCKETS, type PerceptualBucket, mean, perceptualBuckets, spearman } from '../core/index.js';
-import { POLICY_KINDS, SUITE_CHOICES, type SuiteChoice } from '../protocol/index.js';
+import { POLICY_KINDS, SUITE_CHOICES, type SuiteChoice, defaultOf } from '../protocol/index.js';
 import { withLegacyRunSettings } from '../trainer/args.js';
 import { selectBackend } from '../trainer/backend/index.js';
 import { loadOrBuildBasePolicy } from '../trainer/basePolicy.js';
@@ -52,7 +52,7 @@ correlation of visual entropy with the perceptual level, and issue 14's difficul
   --run DIR         a run folder: its base policy (from the cache, as training builds it, by the run's policy
                     kind, seed and warm-up steps) and its final policy (the latest intact checkpoint)
   --checkpoint DIR  one checkpoint folder (DIR/checkpoints/step-N) of a run: that run's base policy and this one
-  --policy KIND     without a run: the base policy of this kind (default counting); with one: must match it
+  --policy KIND     without a run: the base policy of this kind (default ${defaultOf('policy')}); with one: must match it
   --suite V         without a run: the built-in suite version of the tasks and the base policy (default v1);
                     with one: must match the run's (a run is measured on the suite it trains on)
   --n N             validation tasks (default 2000)
@@ -428,7 +428,7 @@ export async function runProxy(argv: string[], print: (line: string) => void): P
   if (run && values.suite !== undefined && values.suite !== run.config.suite) {
     throw new DurianInputError('--suite', `is ${values.suite}, but the run ${run.dir} trains on suite ${run.config.suite}`);
   }
-  const kind = run ? run.config.policy : values.policy ?? 'counting';
+  const kind = run ? run.config.policy : values.policy ?? (defaultOf('policy') as string);
   const suite: SuiteChoice = run ? run.config.suite : askedSuite;
   const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir();
 

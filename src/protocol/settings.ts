@@ -28,8 +28,8 @@ export type PolicyKind = (typeof POLICY_KINDS)[number];
 export const SUITE_CHOICES = ['v1', 'v2'] as const;
 export type SuiteChoice = (typeof SUITE_CHOICES)[number];
 const POLICY_DESCRIPTIONS: Record<PolicyKind, string> = {
-  counting: 'The hand-wired counting policy: splits the question at plus/minus/than and reads counts with a count pointer (it knows the built-in tasks).',
-  general: 'A small transformer decoder over the image patches and the question tokens, with no task knowledge wired in.',
+  counting: 'The hand-wired counting policy: splits the question at plus/minus/than and reads counts with a count pointer (it knows the built-in tasks; its recipe: examples/counting-policy.durian.json).',
+  general: 'The default: a small transformer decoder over the image patches and the question tokens, with no task knowledge wired in.',
 };
 
 export interface SettingSpec {
@@ -112,7 +112,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   estimatorOption('confidence', ['durian']),
   { name: 'band', feeds: 'estimatorOptions', estimators: ESTIMATOR_NAMES, option: bandOption as OptionSpec<unknown> },
   config('seed', numberOption('Seed of everything random; a fixed seed reproduces a run bit for bit on the same backend.', 1, whole(0, 2 ** 31 - 1)), { vscode: training('seed') }),
-  config('steps', numberOption('Total RL steps (one batch of prompts x rollouts and one update each).', 250, whole(1, 1_000_000)), { vscode: training('steps') }),
+  config('steps', numberOption('Total RL steps (one batch of prompts x rollouts and one update each).', 80, whole(1, 1_000_000)), { vscode: training('steps') }),
   config('batchSize', numberOption('Prompts per step (B).', 128, whole(1, 1024)), { live: 'batchSize', vscode: training('batchSize') }),
   config('groupSize', numberOption('Rollouts per prompt (G).', 8, whole(2, 64)), { live: 'groupSize', vscode: training('groupSize') }),
   config('miniBatchSize', numberOption('Prompts per mini-batch of the update: each PPO epoch shuffles the prompt groups and makes ceil(prompts / miniBatchSize) optimiser steps, a group\'s rollouts staying together (0, or more than batchSize: the whole batch in one step). The paper: 512 prompts a step in mini-batches of 128.', 16, whole(0, 1024)), {
@@ -121,7 +121,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   config('algorithm', choiceOption('Policy objective: grpo (symmetric clip, KL to the base policy) or dapo (clip-higher 0.28, token-mean loss, dynamic sampling with band [0.01, 0.99]).', 'grpo', ['grpo', 'dapo']), {
     vscode: training('algorithm'),
   }),
-  config('lr', numberOption('Adam learning rate of the RL updates (peak of the schedule).', 1e-3, { min: 0, exclusiveMin: true, max: 1 }), { live: 'lr', vscode: training('lr') }),
+  config('lr', numberOption('Adam learning rate of the RL updates (peak of the schedule).', 3e-4, { min: 0, exclusiveMin: true, max: 1 }), { live: 'lr', vscode: training('lr') }),
   config('lrSchedule', choiceOption('Learning-rate schedule: cosine decays lr to lr * minLrRatio by the last step; constant keeps it.', 'cosine', ['constant', 'cosine'])),
   config('minLrRatio', numberOption('Final lr as a fraction of lr under the cosine schedule.', 0.1, { min: 0, max: 1 })),
   config('lrWarmupSteps', numberOption('Linear lr warm-up over the first N steps (0: none).', 0, whole(0, 1_000_000))),
@@ -131,20 +131,20 @@ export const SETTINGS: readonly SettingSpec[] = [
   config('temperature', numberOption('Sampling temperature of rollouts.', 1, { min: 0, exclusiveMin: true, max: 10 }), { live: 'temperature', vscode: training('temperature') }),
   config('ppoEpochs', numberOption('Optimisation passes over each batch (PPO epochs).', 2, whole(1, 16)), { vscode: training('ppoEpochs') }),
   config('maxGradNorm', numberOption('Global gradient-norm clip.', 1, { min: 0, exclusiveMin: true, max: 1e6 })),
-  config('validationEvery', numberOption('Validate on the held-out set every N steps (and at the start and end).', 100, whole(1, 1_000_000)), { vscode: training('validationEvery') }),
+  config('validationEvery', numberOption('Validate on the held-out set every N steps (and at the start and end).', 10, whole(1, 1_000_000)), { vscode: training('validationEvery') }),
   config('validationSize', numberOption('Held-out validation prompts.', 512, whole(1, 100_000)), { vscode: training('validationSize') }),
   config('trainSize', numberOption('Training prompts in the pool the batches are drawn from.', 16384, whole(1, 1_000_000)), { vscode: training('trainSize') }),
-  config('checkpointEvery', numberOption('Checkpoint every N steps (and at the end or on stop).', 100, whole(1, 1_000_000)), { vscode: training('checkpointEvery') }),
+  config('checkpointEvery', numberOption('Checkpoint every N steps (and at the end or on stop).', 20, whole(1, 1_000_000)), { vscode: training('checkpointEvery') }),
   config('keepCheckpoints', numberOption('Checkpoints kept on disk.', 3, whole(1, 1000))),
   config('writeRollouts', booleanOption("Write every step's rollout groups to rollouts/ and their images to images/.", true)),
   config('rolloutsEvery', numberOption("Keep every N-th step's rollout groups (and their images) in rollouts/, plus the last step and any step intervened on; every step still streams live.", 10, whole(1, 1_000_000))),
-  config('policy', choiceOption('Policy model of a new run: counting (hand-wired, knows the built-in tasks) or general (a small transformer decoder that learns them from data). A resumed run keeps its own.', 'counting', POLICY_KINDS), {
+  config('policy', choiceOption('Policy model of a new run: general (a small transformer decoder that learns the tasks from data) or counting (hand-wired, knows the built-in tasks). A resumed run keeps its own.', 'general', POLICY_KINDS), {
     vscode: { key: 'durian.training.policy', enumDescriptions: POLICY_KINDS.map((kind) => POLICY_DESCRIPTIONS[kind]) },
   }),
   config('suite', choiceOption('Built-in task suite of a new run: v1 (the original) or v2 (objects share patches, confusable decoy hues, occlusion; more reasoning steps). A resumed run keeps its own.', 'v1', SUITE_CHOICES), {
     vscode: training('suite'),
   }),
-  config('warmupSteps', numberOption('Most supervised warm-up steps of the base policy (built once and cached by its settings).', 600, whole(0, 100_000)), { vscode: training('warmupSteps') }),
+  config('warmupSteps', numberOption('Most supervised warm-up steps of the base policy (built once and cached by its settings).', 1000, whole(0, 100_000)), { vscode: training('warmupSteps') }),
   config('backend', choiceOption('tfjs backend of the trainer: auto tries tfjs-node-gpu, tfjs-node, wasm, then cpu, and takes the first that loads and passes a self-check.', 'auto', BACKEND_CHOICES), {
     vscode: { key: 'durian.backend', note: 'The chosen backend shows in the status bar and the dashboard.' },
   }),

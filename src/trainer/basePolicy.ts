@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { defaultOf } from '../protocol/settings.js';
 import { evaluate } from './evaluate.js';
 import { policyFactory } from './policy/kinds.js';
 import type { PolicyArrays } from './policy/policy.js';
@@ -51,7 +52,8 @@ function targetAccuracy(policyKind: string, sourceKind: string): number {
 }
 
 const DEFAULT_WARMUP: WarmupSettings = {
-  maxSteps: 600,
+  // The `warmupSteps` setting's default, so that `durian proxy --policy KIND` finds the default session's cached base.
+  maxSteps: defaultOf('warmupSteps') as number,
   targetAccuracy: 0.3,
   batchSize: 64,
   learningRate: 3e-3,

@@ -30,6 +30,7 @@ import {
 import path from 'node:path';
 import type { BackendInfo } from './backend/index.js';
 import { backendDetails, backendSummary, selectBackend } from './backend/index.js';
+import { ortProvidersSummary } from './onnx/providers.js';
 import { loadOrBuildBasePolicy } from './basePolicy.js';
 import { BuiltInTasks } from './builtInTasks.js';
 import { type DatasetSettings, openRunDataset, savedDataset } from './datasetTasksRun.js';
@@ -238,6 +239,7 @@ export class Trainer {
 
     this.log('info', `policy: ${policy.describe().summary} (${policy.describe().parameters} parameters); tasks: ${this.source.describe().summary}`);
     this.log('info', backendSummary(this.backend));
+    this.log('info', ortProvidersSummary());
     const backendDetail = backendDetails(this.backend);
     if (backendDetail) this.log('debug', backendDetail);
     for (const note of trainConfigNotes(config)) this.log('info', note);

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { type TrainerEvent, parseEvent } from '../../src/protocol/index.js';
+import { type TrainerEvent, defaultOf, parseEvent } from '../../src/protocol/index.js';
 import { renderReport } from '../../src/cli/study/report.js';
 import { type CellResult, summarizeStudy } from '../../src/cli/study/results.js';
 import { type StudySettings, parseStudyInvocation, studyCells } from '../../src/cli/study/settings.js';
@@ -485,7 +485,7 @@ describe('durian study end to end (real trainer, tiny grid)', { timeout: 600_000
     writeFileSync(path.join(work, 'lr.json'), JSON.stringify({ ...JSON.parse(readFileSync(configFile, 'utf8')), lr: 0.002 }));
     const otherConfig = await startStudy(args.map((a) => (a === configFile ? path.join(work, 'lr.json') : a)), env);
     assert.equal(otherConfig.code, 2);
-    assert.match(otherConfig.stderr, /cell grpo-G4-s1 in .* was trained with another config:\n {2}- lr: 0\.001 there, 0\.002 now/);
+    assert.match(otherConfig.stderr, new RegExp(`cell grpo-G4-s1 in .* was trained with another config:\n {2}- lr: ${String(defaultOf('lr')).replace('.', '\\.')} there, 0\\.002 now`));
     writeFileSync(path.join(dir, 'study.json'), readFileSync(moved));
   });
 

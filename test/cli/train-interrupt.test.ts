@@ -1,7 +1,7 @@
 /** Ctrl+C during `durian train` (the real CLI bundle and trainer): the progress bar ends where the run stopped. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,9 +11,14 @@ const cli = path.join(root, 'dist/cli.js');
 
 describe('durian train, interrupted', () => {
   it('stops after the current step on SIGINT and its last bar line shows that step of 200, not 200/200', { timeout: 300_000 }, async () => {
-    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'durian-interrupt-')), 'run');
+    const work = mkdtempSync(path.join(os.tmpdir(), 'durian-interrupt-'));
+    const out = path.join(work, 'run');
+    // The small example session, with a short base-policy warm-up in a cache of its own: the subject is Ctrl+C.
+    const config = path.join(work, 'small-session.durian.json');
+    writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(path.join(root, 'examples/small-session.durian.json'), 'utf8')), warmupSteps: 10 }));
     try {
-      const child = spawn(process.execPath, [cli, 'train', '--config', path.join(root, 'examples/small-session.durian.json'), '--steps', '200', '--out', out], { cwd: root });
+      const env = { ...process.env, DURIAN_CACHE_DIR: path.join(work, 'cache') };
+      const child = spawn(process.execPath, [cli, 'train', '--config', config, '--steps', '200', '--out', out], { cwd: root, env });
       let stdout = '';
       let stderr = '';
       let interrupted = false;
@@ -37,7 +42,7 @@ describe('durian train, interrupted', () => {
       assert.equal(bars[bars.length - 1], step, `the last bar line says ${bars[bars.length - 1]}/200, the run stopped at ${step}`);
       assert.ok(!stderr.includes('200/200'), 'the bar never claims the whole run');
     } finally {
-      rmSync(path.dirname(out), { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { defaultOf } from '../../src/protocol/index.js';
 import { parseTrainInvocation } from '../../src/trainer/args.js';
 import { type Split, type SuiteVersion, encodePng, generateTask, parseResponse, taskLevelsAt } from '../../src/trainer/tasks/index.js';
 import { cliBundle, runToEnd, workFolder } from '../reliability/runProcesses.js';
@@ -116,7 +117,7 @@ describe('suite v2 in a real run', { timeout: 600_000 }, () => {
     const out = path.join(work.dir, 'proxy.json');
     const measured = await durian(['proxy', '--run', run, '--n', '16', '--out', out]);
     assert.equal(measured.code, 0, measured.stderr);
-    assert.match(measured.stdout, /counting policy, suite v2, seed 1/);
+    assert.match(measured.stdout, new RegExp(`${defaultOf('policy')} policy, suite v2, seed 1`));
     const report = readJson(out);
     assert.equal(report.suite, 'v2');
     assert.equal(report.policies[0].policy.warmup.cached, true, 'the v2 base the run built, found by the same cache key');

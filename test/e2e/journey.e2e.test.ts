@@ -21,7 +21,7 @@ const NO_RUN = /no training run is active/;
 const DEFAULT_STEPS = defaultOf('steps') as number;
 const DEFAULT_PROMPTS = defaultOf('batchSize') as number;
 
-describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), timeout: 1_200_000 }, () => {
+describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), timeout: 1_800_000 }, () => {
   let vscode: VsCodeSession;
   const frame = () => vscode.webviewFrame();
   const status = () => JSON.parse(readFileSync(path.join(vscode.latestRunDir(), 'status.json'), 'utf8')) as { state: string; step: number };
@@ -63,7 +63,8 @@ describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), tim
       await vscode.quickPickRow('durian').first().waitFor({ state: 'visible' });
       await vscode.page.keyboard.press('Enter');
       // The default session (the CLI's `durian train`): the settings table's steps and prompts per step.
-      const first = await vscode.statusStep(600_000);
+      // A fresh profile builds the general policy's base first: up to 1000 warm-up steps.
+      const first = await vscode.statusStep(900_000);
       await vscode.waitForStepAbove(first + 1, 180_000);
       const text = await vscode.statusBarText(/Durian step \d+\/\d+/);
       assert.match(text, new RegExp(`step \\d+/${DEFAULT_STEPS}\\b`), `the default session is ${DEFAULT_STEPS} steps`);
@@ -98,7 +99,7 @@ describe('a new user with no settings in a real VS Code', { skip: e2eSkip(), tim
       await vscode.waitForStepAbove(resumedFrom, 120_000);
       // The README's Dashboard: a few dozen steps drawn.
       await vscode.runCommand('Durian: Open Dashboard');
-      await vscode.waitForStepAbove(Math.max(40, resumedFrom + 10), 240_000);
+      await vscode.waitForStepAbove(Math.max(40, resumedFrom + 10), 480_000);
       await frame().locator('.chart-grid canvas').first().waitFor({ state: 'visible', timeout: 60_000 });
       await sleep(1500);
       const shot = await editorShot('dark-dashboard-editor');

@@ -357,7 +357,7 @@ describe('the Rollout Groups panel in a real VS Code', { skip: e2eSkip(), timeou
 // The default pace with the default pool of prompts: every step brings new images, ~20 steps a second.
 const livePace = {
   'durian.training.steps': 1_000_000,
-  // The base policy's warm-up (600 steps by default) comes before the first rollouts.
+  // The base policy's warm-up (up to 1000 steps by default) comes before the first rollouts.
   'durian.training.warmupSteps': 5,
   'durian.training.validationEvery': 1000,
   'durian.training.checkpointEvery': 1000,

@@ -14,7 +14,8 @@ const PAST: Record<number, Record<string, string[]>> = {
 };
 const responseOf = (step: number, promptId: string, rollout: number): string | undefined => PAST[step]?.[promptId]?.[rollout];
 
-const config = parseTrainConfig({});
+// The counting policy: the legacy checkpoint below (no policy kind in state.json) is one of its runs'.
+const config = parseTrainConfig({ policy: 'counting' });
 
 /** A snapshot as a checkpoint's state.json stores it (JSON drops the fields that hold `undefined`). */
 const stored = (snapshot: ControlStateSnapshot): unknown => JSON.parse(JSON.stringify(snapshot));

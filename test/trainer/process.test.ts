@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { TrainerEvent } from '../../src/protocol/index.js';
+import { type TrainerEvent, defaultOf } from '../../src/protocol/index.js';
 import { type TrainerSession, startTrainer as startTrainerProcess } from '../reliability/runProcesses.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'durian-process-'));
@@ -118,7 +118,7 @@ describe('trainer process', { timeout: 300_000 }, () => {
     const hello = await session.waitFor((e) => e.type === 'trainer/hello', 'hello');
     assert.ok(hello.type === 'trainer/hello' && hello.liveConfig, 'hello carries the live configuration');
     const start = hello.liveConfig;
-    assert.equal(start.lr, 1e-3);
+    assert.equal(start.lr, defaultOf('lr'));
     assert.equal(start.temperature, 1);
     assert.deepEqual(start.durianWeights, [0.1, 0.2, 0.7]);
     assert.equal(start.batchSize, 8);
@@ -140,7 +140,7 @@ describe('trainer process', { timeout: 300_000 }, () => {
     assert.deepEqual(again.liveConfig, applied.get('undo-1')?.config, 'the resumed run goes on with the steered configuration');
     assert.equal(await resumed.exit, 0);
     const meta = JSON.parse(readFileSync(path.join(live, 'meta.json'), 'utf8'));
-    assert.equal(meta.policy.kind, 'counting');
+    assert.equal(meta.policy.kind, defaultOf('policy'), 'the default policy');
     assert.ok(meta.policy.parameters > 0);
     assert.equal(meta.tasks.kind, 'built-in');
   });

@@ -12,6 +12,7 @@ import { EncoderError } from './errors.js';
 import { imagePixels, writeImageTensor, type EncoderImage } from './image.js';
 import { maxEncoderThreads, metadataProblems, type EncoderMetadata } from './metadata.js';
 import { FileKindError, readRegularFile } from '../regularFile.js';
+import { chooseOrtProviders, createOrtSession } from '../onnx/providers.js';
 
 /** Largest sidecar read (they are a few KB). */
 const MAX_SIDECAR_BYTES = 1e6;
@@ -124,12 +125,13 @@ async function createEncoder(modelPath: string, options: LoadEncoderOptions): Pr
     throw new EncoderError(`encoder ${modelPath}: sha256 ${id} does not match the metadata's ${metadata.sha256} (stale sidecar? the default one is rebuilt by: npx tsx scripts/build-encoder.ts)`);
   }
   let session: ort.InferenceSession;
+  const providers = chooseOrtProviders();
   try {
     const threads = options.threads ?? metadata.threads;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= maxEncoderThreads())) {
       throw new EncoderError(`encoder ${modelPath}: threads must be a whole number from 1 to ${maxEncoderThreads()} (4 per core), got ${threads}`);
     }
-    session = await ort.InferenceSession.create(bytes, threads ? { intraOpNumThreads: threads } : {});
+    session = await createOrtSession('encoder', bytes, threads ? { intraOpNumThreads: threads } : {}, providers);
   } catch (error) {
     if (error instanceof EncoderError) throw error;
     throw new EncoderError(`encoder ${modelPath} could not be loaded by onnxruntime: ${(error as Error).message}`);

@@ -12,6 +12,7 @@ import { type PolicyConfig, outputSize, pointerSlots, questionFeatureSize } from
 import { PREFIX_PARAMETERS, STEP_PARAMETERS, buildPrefixGraph, buildStepGraph } from './onnxGraphs.js';
 import { type Weights, checkWeights, parameterSpecs } from './parameters.js';
 import { sampleToken } from './tokenDraw.js';
+import { createOrtSession } from '../onnx/providers.js';
 
 export interface SamplePrompts {
   /** Patch features, float32 [P, patchCount, patchDim]. */
@@ -111,8 +112,8 @@ export class PolicySampler {
   /** Builds both graphs and opens their sessions (once per run). */
   static async create(config: PolicyConfig, options: SamplerOptions = {}): Promise<PolicySampler> {
     const sessionOptions = samplerSessionOptions(options.threads);
-    const prefix = await ort.InferenceSession.create(buildPrefixGraph(config), sessionOptions);
-    const step = await ort.InferenceSession.create(buildStepGraph(config), sessionOptions);
+    const prefix = await createOrtSession('rollouts', buildPrefixGraph(config), sessionOptions);
+    const step = await createOrtSession('rollouts', buildStepGraph(config), sessionOptions);
     return new PolicySampler(config, prefix, step);
   }
 

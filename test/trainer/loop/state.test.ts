@@ -27,7 +27,8 @@ before(async () => {
 const { numberToken, separatorTokens, ...vocabulary } = SYNTHETIC_POLICY_CONFIG;
 const shape: PolicyShape = { ...vocabulary, maxQuestionLength: 12, maxResponseLength: 8, patchCount: 64, patchDim: 32 };
 const policyConfig = { numberToken, separatorTokens };
-const config = parseTrainConfig({});
+// These checkpoints hold the counting policy's weights, so the run's config names that policy (the default is general).
+const config = parseTrainConfig({ policy: 'counting' });
 const batch = syntheticGoldBatch(syntheticPrompts(16, 5));
 const folder = mkdtempSync(path.join(os.tmpdir(), 'durian-state-'));
 const inboxFile = path.join(folder, 'inbox.jsonl');

@@ -40,8 +40,8 @@ describe('policy kinds', () => {
   it('an unknown kind is one error naming the kinds; a kind registered twice by two factories is refused', () => {
     assert.throws(() => policyFactory('transformer-xl'), (error: unknown) => error instanceof DurianInputError && /unknown policy "transformer-xl": use one of counting, general/.test(error.message));
     assert.throws(() => parseTrainInvocation(['--policy', 'transformer-xl']), /config\.policy: must be one of "counting", "general"/);
-    assert.equal(parseTrainInvocation(['--policy', 'general']).config.policy, 'general');
-    assert.equal(parseTrainInvocation([]).config.policy, 'counting');
+    assert.equal(parseTrainInvocation(['--policy', 'counting']).config.policy, 'counting');
+    assert.equal(parseTrainInvocation([]).config.policy, 'general', 'the default policy');
     registerPolicy(policyFactory('counting'));
     assert.throws(() => registerPolicy({ ...policyFactory('counting') }), /two policy factories are registered as kind 'counting'/);
   });

@@ -14,6 +14,7 @@ import { MASKED, groupPrompts, questionKeyBias } from './layout.js';
 import { buildGeneralPrefixGraph, buildGeneralStepGraph } from './onnxGraphs.js';
 import { checkGeneralWeights, generalParameterSpecs } from './parameters.js';
 import { sampleToken } from '../tokenDraw.js';
+import { createOrtSession } from '../../onnx/providers.js';
 
 /**
  * onnxruntime intra-op threads of the general policy's sampler by default: 2 (both cores of the 2-core machine)
@@ -42,7 +43,7 @@ export class GeneralSampler {
   static async create(config: GeneralConfig, options: GeneralSamplerOptions = {}): Promise<GeneralSampler> {
     const sessionOptions = samplerSessionOptions(options.threads ?? GENERAL_SAMPLER_THREADS);
     const open = async (graph: { bytes: Uint8Array; weights: string[] }): Promise<Session> => ({
-      session: await ort.InferenceSession.create(graph.bytes, sessionOptions),
+      session: await createOrtSession('rollouts', graph.bytes, sessionOptions),
       weights: graph.weights,
     });
     return new GeneralSampler(config, await open(buildGeneralPrefixGraph(config)), await open(buildGeneralStepGraph(config)));
