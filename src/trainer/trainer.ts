@@ -30,7 +30,7 @@ import {
 import path from 'node:path';
 import type { BackendInfo } from './backend/index.js';
 import { backendDetails, backendSummary, selectBackend } from './backend/index.js';
-import { ortProvidersSummary } from './onnx/providers.js';
+import { chooseOrtProviders, ortProvidersSummary } from './onnx/providers.js';
 import { loadOrBuildBasePolicy } from './basePolicy.js';
 import { BuiltInTasks } from './builtInTasks.js';
 import { type DatasetSettings, openRunDataset, savedDataset } from './datasetTasksRun.js';
@@ -177,6 +177,8 @@ export class Trainer {
 
   async start(): Promise<void> {
     const { options, config } = this;
+    // A bad DURIAN_ORT_PROVIDERS is refused before anything is written (the encoder and sampler read it later).
+    chooseOrtProviders();
     const resumed = await this.openRun();
     this.backend = await selectBackend({ backend: config.backend === 'auto' ? 'auto' : config.backend });
     this.run ??= RunDirectory.create(...this.newRunPlace(), config, { keepCheckpoints: config.keepCheckpoints, inbox: true });

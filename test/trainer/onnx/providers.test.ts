@@ -231,3 +231,16 @@ describe('the trainer under DURIAN_ORT_PROVIDERS=cuda,cpu', { skip: cudaInstalle
     assert.ok(warnings.some((l) => /^warning: onnxruntime: the encoder session could not use the CUDA provider \(.*\); it runs on the CPU$/.test(l)), session.stderr());
   });
 });
+
+describe('the trainer under a bad DURIAN_ORT_PROVIDERS', { timeout: 120_000 }, () => {
+  it('refuses it with the one clear error before it makes the run folder', async () => {
+    const work = workFolder('providers-bad');
+    const runDir = path.join(work.dir, 'run');
+    const session = startTrainer(['--config', work.config({ steps: 1 }), '--out', runDir], { ...work.env, [ORT_PROVIDERS_ENV]: 'gpu' }, trainerSource);
+    assert.notEqual(await session.exit, 0);
+    const error = session.events.find((e) => e.type === 'trainer/error');
+    assert.ok(error?.type === 'trainer/error' && error.fatal, session.stderr());
+    assert.match(error.message, /^DURIAN_ORT_PROVIDERS: 'gpu' is not a provider list; use one of 'cpu', 'cuda', 'cuda,cpu'/);
+    assert.ok(!existsSync(runDir), 'no run folder is left behind');
+  });
+});
