@@ -178,7 +178,7 @@ export class Trainer {
   async start(): Promise<void> {
     const { options, config } = this;
     // A bad DURIAN_ORT_PROVIDERS is refused before anything is written (the encoder and sampler read it later).
-    chooseOrtProviders();
+    const ortProviders = chooseOrtProviders();
     const resumed = await this.openRun();
     this.backend = await selectBackend({ backend: config.backend === 'auto' ? 'auto' : config.backend });
     this.run ??= RunDirectory.create(...this.newRunPlace(), config, { keepCheckpoints: config.keepCheckpoints, inbox: true });
@@ -241,7 +241,7 @@ export class Trainer {
 
     this.log('info', `policy: ${policy.describe().summary} (${policy.describe().parameters} parameters); tasks: ${this.source.describe().summary}`);
     this.log('info', backendSummary(this.backend));
-    this.log('info', ortProvidersSummary());
+    this.log('info', ortProvidersSummary(ortProviders));
     const backendDetail = backendDetails(this.backend);
     if (backendDetail) this.log('debug', backendDetail);
     for (const note of trainConfigNotes(config)) this.log('info', note);
